@@ -1,0 +1,15 @@
+"""The admin API: one router per resource, mounted under /api."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from kith.api.admin import data, keys, sources
+
+
+def admin_router() -> APIRouter:
+    router = APIRouter(prefix="/api")
+    router.include_router(keys.router)
+    router.include_router(sources.router)
+    router.include_router(data.router)
+    return router

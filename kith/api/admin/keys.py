@@ -1,0 +1,55 @@
+"""API keys (admin only). The key itself is answered once, at creation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from kith.api.admin.paging import ListPage
+from kith.api.auth import require, services_of
+from kith.domain.access import Permission, Role
+
+router = APIRouter(
+    prefix="/keys", tags=["keys"], dependencies=[Depends(require(Permission.keys_manage))]
+)
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Role
+    name: str = Field("", max_length=200)
+
+
+class KeyCreated(BaseModel):
+    id: str
+    key: str
+    role: Role
+    name: str
+
+
+class KeyInfo(BaseModel):
+    id: str
+    role: Role
+    name: str
+    created: str
+
+
+@router.post("", status_code=201, response_model=KeyCreated)
+async def create_key(body: KeyCreate, request: Request) -> KeyCreated:
+    key, plain = await services_of(request).keys.create(body.role, body.name)
+    return KeyCreated(id=key.id, key=plain, role=key.role, name=key.name)
+
+
+@router.get("", response_model=ListPage[KeyInfo])
+async def list_keys(request: Request) -> ListPage[KeyInfo]:
+    keys = await services_of(request).keys.list()
+    items = [KeyInfo(id=k.id, role=k.role, name=k.name, created=k.created) for k in keys]
+    return ListPage[KeyInfo](items=items, next=None)
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_key(key_id: Annotated[str, Path(max_length=64)], request: Request) -> Response:
+    await services_of(request).keys.revoke(key_id)
+    return Response(status_code=204)

@@ -1,0 +1,104 @@
+"""Event sources: the collector's credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kith.api.admin.paging import Cursor, Limit, ListPage
+from kith.api.auth import require, services_of
+from kith.domain.access import Permission
+from kith.domain.ids import new_id
+from kith.domain.source import Bridge, Source, normalise_source_id
+
+router = APIRouter(prefix="/sources", tags=["sources"])
+read = [Depends(require(Permission.config_read))]
+write = [Depends(require(Permission.config_write))]
+SourceId = Annotated[str, Path(max_length=256)]
+
+
+def _default_bridges() -> list[Bridge]:
+    return ["rest"]
+
+
+class SourceFields(BaseModel):
+    """Everything of a source but its id; PUT accepts what GET answers."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    name: str = Field("", max_length=200)
+    bridges: list[Bridge] = Field(default_factory=_default_bridges)
+    enabled: bool = True
+    ephemeral: bool = False
+    static_profile_id: bool = False
+    channel: str = Field("web", max_length=64)
+    tags: list[Annotated[str, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
+    allowed_origins: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=lambda: ["*"], max_length=100
+    )
+    description: str = Field("", max_length=2000)
+
+    def to_source(self, source_id: str) -> Source:
+        return Source(**{**self.model_dump(), "id": source_id})
+
+
+class SourceCreate(SourceFields):
+    id: str | None = Field(None, description="Optional; generated when absent. Stored lower-case.")
+
+    @field_validator("id")
+    @classmethod
+    def valid_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = normalise_source_id(value)
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > 256:
+            raise ValueError("must be at most 256 characters")
+        if value.startswith("@"):
+            raise ValueError("ids starting with '@' are reserved for internal sources")
+        if "/" in value or any(ch.isspace() for ch in value):
+            raise ValueError("must not contain '/' or whitespace")
+        return value
+
+
+class SourceOut(SourceFields):
+    id: str
+
+
+def out(source: Source) -> SourceOut:
+    return SourceOut.model_validate(msgspec.to_builtins(source), strict=False)
+
+
+@router.post("", status_code=201, response_model=SourceOut, dependencies=write)
+async def create_source(body: SourceCreate, request: Request) -> SourceOut:
+    source = body.to_source(body.id or new_id())
+    return out(await services_of(request).sources.create(source))
+
+
+@router.get("", response_model=ListPage[SourceOut], dependencies=read)
+async def list_sources(
+    request: Request, cursor: Cursor = None, limit: Limit = 50
+) -> ListPage[SourceOut]:
+    page = await services_of(request).sources.page(cursor, limit)
+    return ListPage[SourceOut](items=[out(s) for s in page.items], next=page.next)
+
+
+@router.get("/{source_id}", response_model=SourceOut, dependencies=read)
+async def get_source(source_id: SourceId, request: Request) -> SourceOut:
+    return out(await services_of(request).sources.get(normalise_source_id(source_id)))
+
+
+@router.put("/{source_id}", response_model=SourceOut, dependencies=write)
+async def replace_source(source_id: SourceId, body: SourceFields, request: Request) -> SourceOut:
+    source = body.to_source(normalise_source_id(source_id))
+    return out(await services_of(request).sources.replace(source))
+
+
+@router.delete("/{source_id}", status_code=204, dependencies=write)
+async def delete_source(source_id: SourceId, request: Request) -> Response:
+    await services_of(request).sources.delete(normalise_source_id(source_id))
+    return Response(status_code=204)

@@ -1,0 +1,59 @@
+"""The composition root: `build_app(settings)` builds storage, services and the app.
+
+Nothing happens at import time; tests call `build_app(test_settings)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from kith.api.admin import admin_router
+from kith.api.collect import collector_routes, json_response
+from kith.api.errors import handle_kith_error
+from kith.config import Settings
+from kith.domain.errors import KithError
+from kith.services import Services, build_services
+
+
+def kith_version() -> str:
+    try:
+        return version("kith")
+    except PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0+local"
+
+
+def build_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    services = services or build_services(settings)
+    release = kith_version()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(
+        title="Kith",
+        version=release,
+        description="Open-source Customer Data Platform. Admin API; the collector "
+        "(`/track`, `/collect`) speaks the Tracardi tracker payload protocol.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_exception_handler(KithError, handle_kith_error)
+
+    async def healthz(request: Request) -> Response:
+        return json_response({"status": "ok", "storage": services.storage.kind, "version": release})
+
+    app.router.routes.append(Route("/healthz", healthz, methods=["GET"]))
+    app.router.routes.extend(collector_routes(services.tracker, settings))
+    app.include_router(admin_router())
+    return app

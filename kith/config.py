@@ -1,0 +1,103 @@
+"""Kith's settings: declared once, read from the environment once, passed explicitly.
+
+Only this module reads the environment. `Settings()` is built by the CLI (or by a
+test) and handed to `build_app`; nothing else constructs one.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Kith has. Each field's description is its documentation."""
+
+    model_config = SettingsConfigDict(env_prefix="KITH_", extra="ignore", frozen=True)
+
+    host: str = Field("0.0.0.0", description="Interface to listen on.")  # noqa: S104
+    port: int = Field(8686, ge=1, le=65535, description="TCP port to listen on.")
+    data_dir: Path = Field(
+        Path("./kith-data"), description="Directory holding the embedded store (SQLite)."
+    )
+    storage_url: str | None = Field(
+        None,
+        description=(
+            "Storage engine URL. Empty: embedded SQLite in the data dir. "
+            "`sqlite:PATH` names another SQLite file; `postgresql://...` selects PostgreSQL."
+        ),
+    )
+    workers: int = Field(1, ge=1, description="Worker processes (PostgreSQL only).")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level of the server."
+    )
+    bootstrap_admin_key: str | None = Field(
+        None,
+        description=(
+            "If set and no admin key exists at start-up, this value becomes an admin key."
+        ),
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest accepted collector body (413 above)."
+    )
+    max_events: int = Field(
+        1000, ge=1, description="Most events in one tracker payload (422 above)."
+    )
+    max_batch_payloads: int = Field(
+        500, ge=1, description="Most tracker payloads in one `PUT /track` batch (422 above)."
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated IPs or CIDR networks of reverse proxies whose "
+            "`X-Forwarded-For` header is believed."
+        ),
+    )
+    geoip_db: Path | None = Field(
+        None, description="Path of a MaxMind-format `.mmdb` file used to geolocate client IPs."
+    )
+    reject_bots: bool = Field(
+        False, description="Answer 401 to collector requests whose user agent is a bot."
+    )
+    source_cache_ttl: float = Field(
+        5.0, ge=0, description="Seconds a source stays in the collector's in-process cache."
+    )
+    sqlite_synchronous: Literal["normal", "full"] = Field(
+        "full",
+        description=(
+            "SQLite `synchronous` pragma. `full` fsyncs every group commit, so an "
+            "acknowledged write survives power loss; `normal` survives process crashes only."
+        ),
+    )
+    sqlite_read_connections: int = Field(
+        4, ge=1, le=64, description="Read-only SQLite connections for admin queries."
+    )
+    writer_max_batch: int = Field(
+        2000, ge=1, description="Most units of work the writer commits in one transaction."
+    )
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+    @property
+    def storage_kind(self) -> Literal["sqlite", "postgresql"]:
+        url = self.storage_url or ""
+        if url.startswith(("postgresql://", "postgres://")):
+            return "postgresql"
+        return "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        url = self.storage_url or ""
+        if url.startswith("sqlite:"):
+            raw = url.removeprefix("sqlite:")
+            raw = raw.removeprefix("//") if raw.startswith("///") else raw
+            return Path(raw)
+        return self.data_dir / "kith.db"

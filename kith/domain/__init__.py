@@ -1,0 +1,1 @@
+"""Plain data and the rules that need nothing but the data. No I/O, no frameworks."""

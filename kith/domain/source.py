@@ -1,0 +1,36 @@
+"""Event sources: the collector's credential and its per-source behaviour."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Bridge = Literal["rest", "webhook", "redirect", "segment"]
+BRIDGES: tuple[Bridge, ...] = ("rest", "webhook", "redirect", "segment")
+
+
+class Source(msgspec.Struct, kw_only=True):
+    """An event source as API.md's Source describes it."""
+
+    id: str
+    name: str = ""
+    bridges: list[Bridge] = msgspec.field(default_factory=lambda: ["rest"])
+    enabled: bool = True
+    ephemeral: bool = False
+    static_profile_id: bool = False
+    channel: str = "web"
+    tags: list[str] = msgspec.field(default_factory=list)
+    allowed_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
+    description: str = ""
+
+    def accepts(self, bridge: Bridge) -> bool:
+        """True when this source may feed the collector through `bridge`."""
+        return self.enabled and not self.id.startswith("@") and bridge in self.bridges
+
+
+INTERNAL_SOURCE_ID = "@internal"
+
+
+def normalise_source_id(raw: str) -> str:
+    return raw.strip().lower()

@@ -1,0 +1,46 @@
+"""The composition root's product: every service, built once from settings and storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kith.config import Settings
+from kith.keys import KeyService
+from kith.sources import SourceRegistry
+from kith.storage import open_storage
+from kith.storage.ports import Storage
+from kith.tracking.enrichment import SessionEnrichment
+from kith.tracking.track import Tracker
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    storage: Storage
+    sources: SourceRegistry
+    keys: KeyService
+    enrichment: SessionEnrichment
+    tracker: Tracker
+
+    async def start(self) -> None:
+        await self.storage.start()
+        await self.keys.bootstrap(self.settings.bootstrap_admin_key)
+
+    async def close(self) -> None:
+        await self.storage.close()
+        self.enrichment.close()
+
+
+def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+    storage = storage or open_storage(settings)
+    sources = SourceRegistry(storage, settings.source_cache_ttl)
+    enrichment = SessionEnrichment(settings.trusted_proxy_networks, settings.geoip_db)
+    tracker = Tracker(storage, sources, enrichment, reject_bots=settings.reject_bots)
+    return Services(
+        settings=settings,
+        storage=storage,
+        sources=sources,
+        keys=KeyService(storage),
+        enrichment=enrichment,
+        tracker=tracker,
+    )

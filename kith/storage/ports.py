@@ -1,0 +1,90 @@
+"""What the rest of Kith may ask of storage. Engines implement `Storage`."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from kith.domain.apikey import ApiKey
+from kith.domain.source import Source
+
+Document = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class VisitUnit:
+    """Everything one collector request changes; committed atomically or not at all."""
+
+    profile: Document | None = None
+    session: Document | None = None
+    events: list[Document] = field(default_factory=list)
+    identities: list[tuple[str, str, str]] = field(default_factory=list)
+    """(kind, value, profile id) rows of the identity index to upsert."""
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next: str | None
+
+
+@dataclass(slots=True, frozen=True)
+class EventFilter:
+    profile: str | None = None
+    session: str | None = None
+    type: str | None = None
+    source: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class WriterStats:
+    units: int
+    commits: int
+    queued: int
+
+
+class Locks(Protocol):
+    def hold(self, scope: str, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class Storage(Protocol):
+    @property
+    def kind(self) -> Literal["sqlite", "postgresql"]: ...
+    @property
+    def locks(self) -> Locks: ...
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    def writer_stats(self) -> WriterStats: ...
+
+    # tracking: point reads on the hot path, and the one write per request
+    async def get_session(self, session_id: str) -> Document | None: ...
+    async def get_profile(self, profile_id: str) -> Document | None: ...
+    async def resolve_profile_id(self, any_id: str) -> str | None: ...
+    async def existing_event_ids(self, event_ids: list[str]) -> set[str]: ...
+    async def commit_visit(self, unit: VisitUnit) -> None: ...
+
+    # data reads
+    async def get_event(self, event_id: str) -> Document | None: ...
+    async def list_events(
+        self, where: EventFilter, cursor: str | None, limit: int
+    ) -> Page[Document]: ...
+
+    # sources
+    async def get_source(self, source_id: str) -> Source | None: ...
+    async def list_sources(self, cursor: str | None, limit: int) -> Page[Source]: ...
+    async def insert_source(self, source: Source) -> None: ...
+    async def replace_source(self, source: Source) -> bool: ...
+    async def delete_source(self, source_id: str) -> bool: ...
+
+    # API keys
+    async def get_key(self, key_id: str) -> ApiKey | None: ...
+    async def list_keys(self) -> list[ApiKey]: ...
+    async def insert_key(self, key: ApiKey) -> None: ...
+    async def delete_key(self, key_id: str) -> bool: ...
+    async def has_admin_key(self) -> bool: ...

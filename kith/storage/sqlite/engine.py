@@ -1,0 +1,350 @@
+"""The embedded storage engine.
+
+Writes go through the group-commit writer thread. Point reads on the collector's
+hot path run inline on the event loop's own read connection (a primary-key
+lookup costs microseconds, less than a hop to a thread); list queries run on a
+small pool of read-only connections in worker threads. WAL lets all of them read
+while the writer commits."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import msgspec
+import orjson
+
+from kith.domain.apikey import ApiKey
+from kith.domain.clock import micros, micros_of_iso
+from kith.domain.errors import Conflict
+from kith.domain.source import Source
+from kith.storage.cursor import decode_cursor, encode_cursor
+from kith.storage.locks import KeyedLocks
+from kith.storage.ports import Document, EventFilter, Page, VisitUnit, WriterStats
+from kith.storage.sqlite.schema import migrate
+from kith.storage.sqlite.writer import GroupCommitWriter
+
+T = TypeVar("T")
+_source_decoder = msgspec.json.Decoder(Source)
+
+
+def connect(path: Path, *, synchronous: str = "full", readonly: bool = False) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA cache_size = -65536")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def migrate_file(path: Path) -> tuple[int, int]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        return migrate(conn)
+    finally:
+        conn.close()
+
+
+class SQLiteStorage:
+    kind: Literal["sqlite"] = "sqlite"
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: Literal["normal", "full"] = "full",
+        read_connections: int = 4,
+        max_batch: int = 2000,
+    ) -> None:
+        self.path = path
+        self.locks = KeyedLocks()
+        self._synchronous = synchronous
+        self._writer = GroupCommitWriter(
+            lambda: connect(path, synchronous=synchronous), max_batch=max_batch
+        )
+        self._pool = ThreadPoolExecutor(read_connections, thread_name_prefix="kith-read")
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._hot: sqlite3.Connection | None = None
+
+    # life cycle ---------------------------------------------------------------
+    async def start(self) -> None:
+        migrate_file(self.path)
+        self._writer.start()
+        self._hot = connect(self.path, readonly=True)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._writer.close)
+        self._pool.shutdown(wait=True)
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        if self._hot is not None:
+            self._hot.close()
+            self._hot = None
+
+    def writer_stats(self) -> WriterStats:
+        return WriterStats(self._writer.units, self._writer.commits, self._writer.queued)
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside the next group commit (used by bulk loaders and tests)."""
+        return await self._writer.submit(work)
+
+    # reads -----------------------------------------------------------------------
+    def _hot_conn(self) -> sqlite3.Connection:
+        if self._hot is None:
+            raise RuntimeError("storage is not started")
+        return self._hot
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return conn
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: query(self._reader()))
+
+    def _doc(self, sql: str, key: str) -> Document | None:
+        row = self._hot_conn().execute(sql, (key,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    # tracking --------------------------------------------------------------------
+    async def get_session(self, session_id: str) -> Document | None:
+        return self._doc("SELECT doc FROM sessions WHERE id = ?", session_id)
+
+    async def get_profile(self, profile_id: str) -> Document | None:
+        return self._doc("SELECT doc FROM profiles WHERE id = ?", profile_id)
+
+    async def resolve_profile_id(self, any_id: str) -> str | None:
+        row = (
+            self._hot_conn()
+            .execute("SELECT profile_id FROM identities WHERE kind = 'id' AND value = ?", (any_id,))
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
+    async def existing_event_ids(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        marks = ",".join("?" * len(event_ids))
+        rows = self._hot_conn().execute(f"SELECT id FROM events WHERE id IN ({marks})", event_ids)
+        return {str(row[0]) for row in rows}
+
+    async def commit_visit(self, unit: VisitUnit) -> None:
+        await self._writer.submit(lambda conn: _write_visit(conn, unit))
+
+    # data reads --------------------------------------------------------------------
+    async def get_event(self, event_id: str) -> Document | None:
+        return self._doc("SELECT doc FROM events WHERE id = ?", event_id)
+
+    async def list_events(
+        self, where: EventFilter, cursor: str | None, limit: int
+    ) -> Page[Document]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        for column, value in (
+            ("profile_id", where.profile),
+            ("session_id", where.session),
+            ("type", where.type),
+            ("source_id", where.source),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if where.from_ is not None:
+            clauses.append("time >= ?")
+            args.append(micros(where.from_))
+        if where.to is not None:
+            clauses.append("time < ?")
+            args.append(micros(where.to))
+        if cursor:
+            time, last_id = decode_cursor(cursor, 2)
+            clauses.append("(time, id) < (?, ?)")
+            args.extend([time, last_id])
+        sql = "SELECT time, id, doc FROM events"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY time DESC, id DESC LIMIT ?"
+        args.append(limit + 1)
+
+        def query(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+            return conn.execute(sql, args).fetchall()
+
+        rows = await self._read(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [orjson.loads(row[2]) for row in rows]
+        return Page(items, encode_cursor(rows[-1][0], rows[-1][1]) if more else None)
+
+    # sources -----------------------------------------------------------------------
+    async def get_source(self, source_id: str) -> Source | None:
+        row = (
+            self._hot_conn()
+            .execute("SELECT doc FROM sources WHERE id = ?", (source_id,))
+            .fetchone()
+        )
+        return _source_decoder.decode(row[0]) if row else None
+
+    async def list_sources(self, cursor: str | None, limit: int) -> Page[Source]:
+        after = decode_cursor(cursor, 1)[0] if cursor else ""
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+            return conn.execute(
+                "SELECT id, doc FROM sources WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+            ).fetchall()
+
+        rows = await self._read(query)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [_source_decoder.decode(row[1]) for row in rows]
+        return Page(items, encode_cursor(rows[-1][0]) if more else None)
+
+    async def insert_source(self, source: Source) -> None:
+        doc = msgspec.json.encode(source).decode()
+
+        def work(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute("INSERT INTO sources (id, doc) VALUES (?, ?)", (source.id, doc))
+            except sqlite3.IntegrityError:
+                raise Conflict(f"Source {source.id!r} already exists") from None
+
+        await self._writer.submit(work)
+
+    async def replace_source(self, source: Source) -> bool:
+        doc = msgspec.json.encode(source).decode()
+
+        def work(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("UPDATE sources SET doc = ? WHERE id = ?", (doc, source.id))
+            return cur.rowcount > 0
+
+        return await self._writer.submit(work)
+
+    async def delete_source(self, source_id: str) -> bool:
+        return await self._writer.submit(
+            lambda conn: conn.execute("DELETE FROM sources WHERE id = ?", (source_id,)).rowcount > 0
+        )
+
+    # API keys ----------------------------------------------------------------------
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        row = (
+            self._hot_conn()
+            .execute(
+                "SELECT id, role, name, secret_hash, created FROM api_keys WHERE id = ?",
+                (key_id,),
+            )
+            .fetchone()
+        )
+        return _key(row) if row else None
+
+    async def list_keys(self) -> list[ApiKey]:
+        def query(conn: sqlite3.Connection) -> list[tuple[str, str, str, str, str]]:
+            return conn.execute(
+                "SELECT id, role, name, secret_hash, created FROM api_keys ORDER BY created, id"
+            ).fetchall()
+
+        return [_key(row) for row in await self._read(query)]
+
+    async def insert_key(self, key: ApiKey) -> None:
+        def work(conn: sqlite3.Connection) -> None:
+            try:
+                conn.execute(
+                    "INSERT INTO api_keys (id, role, name, secret_hash, created)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (key.id, key.role.value, key.name, key.secret_hash, key.created),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"Key {key.id!r} already exists") from None
+
+        await self._writer.submit(work)
+
+    async def delete_key(self, key_id: str) -> bool:
+        return await self._writer.submit(
+            lambda conn: conn.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
+        )
+
+    async def has_admin_key(self) -> bool:
+        row = (
+            self._hot_conn()
+            .execute("SELECT 1 FROM api_keys WHERE role = 'admin' LIMIT 1")
+            .fetchone()
+        )
+        return row is not None
+
+
+def _key(row: tuple[str, str, str, str, str]) -> ApiKey:
+    from kith.domain.access import Role
+
+    return ApiKey(id=row[0], role=Role(row[1]), name=row[2], secret_hash=row[3], created=row[4])
+
+
+def _write_visit(conn: sqlite3.Connection, unit: VisitUnit) -> None:
+    if unit.profile is not None:
+        profile = unit.profile
+        conn.execute(
+            "INSERT INTO profiles (id, doc, version, updated) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc,"
+            " version = profiles.version + 1, updated = excluded.updated",
+            (
+                profile["id"],
+                orjson.dumps(profile).decode(),
+                micros_of_iso(profile["metadata"]["time"]["update"]),
+            ),
+        )
+    if unit.identities:
+        conn.executemany(
+            "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+            unit.identities,
+        )
+    if unit.session is not None:
+        session = unit.session
+        owner = session["profile"]["id"] if session.get("profile") else None
+        conn.execute(
+            "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id,"
+            " doc = excluded.doc",
+            (
+                session["id"],
+                owner,
+                micros_of_iso(session["metadata"]["time"]["create"]),
+                orjson.dumps(session).decode(),
+            ),
+        )
+    if unit.events:
+        conn.executemany(
+            "INSERT OR IGNORE INTO events"
+            " (id, profile_id, session_id, type, source_id, time, status, doc)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [_event_row(event) for event in unit.events],
+        )
+
+
+def _event_row(event: Document) -> tuple[Any, ...]:
+    profile = event.get("profile")
+    session = event.get("session")
+    metadata = event["metadata"]
+    return (
+        event["id"],
+        profile["id"] if profile else None,
+        session["id"] if session else None,
+        event["type"],
+        event["source"]["id"],
+        micros_of_iso(metadata["time"]["insert"]),
+        metadata["status"],
+        orjson.dumps(event).decode(),
+    )

@@ -1,0 +1,93 @@
+"""Versioned schema migrations for the embedded engine, applied at start-up and by
+`kith migrate`. Never edit a released migration; append a new one."""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE sources (
+            id TEXT PRIMARY KEY,
+            doc TEXT NOT NULL
+        )""",
+        """CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            secret_hash TEXT NOT NULL,
+            created TEXT NOT NULL
+        )""",
+        """CREATE TABLE profiles (
+            id TEXT PRIMARY KEY,
+            doc TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            updated INTEGER NOT NULL
+        )""",
+        "CREATE INDEX profiles_updated ON profiles (updated, id)",
+        """CREATE TABLE identities (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            profile_id TEXT NOT NULL,
+            PRIMARY KEY (kind, value)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX identities_profile ON identities (profile_id)",
+        """CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            profile_id TEXT,
+            created INTEGER NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX sessions_profile ON sessions (profile_id, created, id)",
+        """CREATE TABLE events (
+            id TEXT PRIMARY KEY,
+            profile_id TEXT,
+            session_id TEXT,
+            type TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_time ON events (time, id)",
+        "CREATE INDEX events_profile_time ON events (profile_id, time, id)",
+        "CREATE INDEX events_session_time ON events (session_id, time, id)",
+        "CREATE INDEX events_type_time ON events (type, time, id)",
+        "CREATE INDEX events_source_time ON events (source_id, time, id)",
+    ],
+]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if row is None:
+        return 0
+    version = conn.execute("SELECT version FROM schema_version").fetchone()
+    return int(version[0]) if version else 0
+
+
+def migrate(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Apply every pending migration in one transaction; return (from, to) versions."""
+    before = schema_version(conn)
+    if before > len(MIGRATIONS):
+        raise RuntimeError(
+            f"The store is at schema version {before}, newer than this Kith "
+            f"({len(MIGRATIONS)}); upgrade Kith before opening it."
+        )
+    if before == len(MIGRATIONS):
+        return before, before
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        for statements in MIGRATIONS[before:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS),))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return before, len(MIGRATIONS)

@@ -20,7 +20,7 @@ T = TypeVar("T")
 app = typer.Typer(help="Kith: an open-source Customer Data Platform.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage admin API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-console = Console()
+console = Console(soft_wrap=True)
 
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory [env KITH_DATA_DIR].")

@@ -1,0 +1,857 @@
+"""One benchmark run: the bare-Starlette baseline, Kith's wrk scenarios and the writer alone.
+
+    python -m bench.run                      # everything, 10 s per scenario
+    KITH_BENCH_SECONDS=3 python -m bench.run # a quick run
+    python -m bench.run --parts baseline,writer
+
+The server under test is pinned to core 0 and wrk to core 1 (when `taskset` exists
+and there are two cores), so the client does not steal the server's CPU. Results land
+in `bench/results/<date>-sqlite.{json,md,png}`.
+
+Environment: `KITH_BENCH_SECONDS` (default 10) per measured scenario,
+`KITH_BENCH_WARMUP` (default 3) per warm-up, `KITH_BENCH_WRITER_SECONDS` (default
+half the scenario time, at most 5) per writer cell, `KITH_BENCH_CONNECTIONS` (64),
+`KITH_BENCH_THREADS` (2), `KITH_BENCH_TMP` (scratch directory parent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypedDict
+
+import orjson
+
+from bench import writer as writer_bench
+from bench._common import BENCH_DIR, REPO_DIR, RESULTS_DIR, markdown_table, scratch_dir
+from bench.baseline import UVICORN_OPTIONS
+
+SCENARIOS_DIR = BENCH_DIR / "scenarios"
+NEW_VISITOR = SCENARIOS_DIR / "new_visitor.lua"
+RETURNING_VISITOR = SCENARIOS_DIR / "returning_visitor.lua"
+#: Sessions each wrk thread keeps in returning_visitor.lua (its POOL).
+RETURNING_POOL = 1000
+SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
+
+GOAL_RATIO = 0.5
+GOAL_P99_MS = 25.0
+
+SERVER_CORE = 0
+CLIENT_CORE = 1
+
+
+# results --------------------------------------------------------------------------------
+class Errors(TypedDict):
+    connect: int
+    read: int
+    write: int
+    status: int
+    timeout: int
+
+
+class Latency(TypedDict):
+    min: float
+    mean: float
+    max: float
+    stdev: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+
+
+class WrkReport(TypedDict):
+    """The JSON line the scenarios' done() prints (times in microseconds)."""
+
+    requests: int
+    duration_us: int
+    bytes: int
+    events_per_request: int
+    errors: Errors
+    latency_us: Latency
+
+
+class ScenarioResult(TypedDict):
+    scenario: str
+    server: str
+    script: str
+    seconds: float
+    requests: int
+    requests_per_s: float
+    events_per_s: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: Errors
+    error_total: int
+    ratio_to_baseline: float | None
+    peak_rss_mb: float | None
+    warmup_requests: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoadShape:
+    seconds: int
+    warmup: int
+    connections: int
+    threads: int
+    pin: bool
+
+
+# processes ------------------------------------------------------------------------------
+def pinned(core: int, shape: LoadShape) -> list[str]:
+    return ["taskset", "-c", str(core)] if shape.pin else []
+
+
+def can_pin() -> bool:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return shutil.which("taskset") is not None and cores >= 2
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A server process we started, in its own process group, logging to a file."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    sampler: RssSampler = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sampler = RssSampler(self.proc.pid)
+        self.sampler.start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def check_alive(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            raise BenchError(
+                f"{self.name} exited with code {code} before it was ready; its log:\n"
+                + self.log_tail()
+            )
+
+    def peak_rss_mb(self) -> float | None:
+        peak = max(self.sampler.peak_kb, high_water_kb(self.proc.pid))
+        return round(peak / 1024, 1) if peak else None
+
+    def stop(self) -> None:
+        self.sampler.stop()
+        if self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@contextlib.contextmanager
+def serve(
+    name: str, command: Sequence[str], env: dict[str, str], port: int, log_dir: Path
+) -> Iterator[Server]:
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            list(command),
+            cwd=REPO_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(name, port, proc, log_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_tcp(server: Server, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server.check_alive()
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", server.port), timeout=1),
+        ):
+            return
+        time.sleep(0.1)
+    raise BenchError(f"{server.name} did not accept connections in {timeout:.0f} s")
+
+
+def wait_healthz(server: Server, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        server.check_alive()
+        try:
+            status, body = http_json("GET", f"{server.base_url}/healthz")
+        except OSError as exc:
+            last = str(exc)
+        else:
+            if status == 200 and isinstance(body, dict):
+                return body
+            last = f"HTTP {status}: {body!r}"
+        time.sleep(0.2)
+    raise BenchError(f"{server.name} /healthz not ready in {timeout:.0f} s ({last})")
+
+
+def http_json(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    data = orjson.dumps(body) if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, raw = exc.code, exc.read()
+    try:
+        return status, orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return status, raw.decode(errors="replace")
+
+
+# memory ---------------------------------------------------------------------------------
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (a server may fork workers)."""
+    found = [pid]
+    index = 0
+    while index < len(found):
+        current = found[index]
+        index += 1
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    found.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def high_water_kb(pid: int) -> int:
+    """The largest VmHWM (peak resident set) in the process tree."""
+    return max((_status_kb(p, "VmHWM") for p in process_tree(pid)), default=0)
+
+
+class RssSampler:
+    """Polls the summed VmRSS of a process tree; `peak_kb` is the largest seen."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = sum(_status_kb(p, "VmRSS") for p in process_tree(self.pid))
+            self.peak_kb = max(self.peak_kb, rss)
+            self._stop.wait(self.interval)
+
+
+# wrk ------------------------------------------------------------------------------------
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise BenchError(
+            "wrk is not installed. Install it with `apt-get install -y wrk` "
+            "(`make bench` does this for you), then run again."
+        )
+    return path
+
+
+def wrk_version() -> str:
+    done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    first = (done.stdout or done.stderr).splitlines()
+    return first[0].strip() if first else "unknown"
+
+
+def run_wrk(script: Path, url: str, seconds: int, seed: int, shape: LoadShape) -> WrkReport:
+    command = [
+        *pinned(CLIENT_CORE, shape),
+        "wrk",
+        f"-t{shape.threads}",
+        f"-c{shape.connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        str(seed),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("JSON:"):
+            report: WrkReport = orjson.loads(line.removeprefix("JSON:"))
+            return report
+    raise BenchError(
+        f"wrk gave no JSON summary (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
+    )
+
+
+def error_total(errors: Errors) -> int:
+    return (
+        errors["connect"] + errors["read"] + errors["write"] + errors["status"] + errors["timeout"]
+    )
+
+
+def summarise(
+    scenario: str,
+    server: str,
+    script: Path,
+    report: WrkReport,
+    baseline_rps: float | None,
+    peak_rss_mb: float | None,
+    warmup_requests: int,
+) -> ScenarioResult:
+    seconds = report["duration_us"] / 1e6
+    rps = report["requests"] / seconds if seconds else 0.0
+    answered = report["requests"] - report["errors"]["status"]
+    eps = answered * report["events_per_request"] / seconds if seconds else 0.0
+    latency = report["latency_us"]
+    return ScenarioResult(
+        scenario=scenario,
+        server=server,
+        script=str(script.relative_to(REPO_DIR)),
+        seconds=round(seconds, 3),
+        requests=report["requests"],
+        requests_per_s=round(rps, 1),
+        events_per_s=round(eps, 1),
+        p50_ms=round(latency["p50"] / 1000, 3),
+        p90_ms=round(latency["p90"] / 1000, 3),
+        p95_ms=round(latency["p95"] / 1000, 3),
+        p99_ms=round(latency["p99"] / 1000, 3),
+        max_ms=round(latency["max"] / 1000, 3),
+        errors=report["errors"],
+        error_total=error_total(report["errors"]),
+        ratio_to_baseline=round(rps / baseline_rps, 3) if baseline_rps else None,
+        peak_rss_mb=peak_rss_mb,
+        warmup_requests=warmup_requests,
+    )
+
+
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# the parts ------------------------------------------------------------------------------
+def bench_baseline(shape: LoadShape, scratch: Path) -> ScenarioResult:
+    port = free_port()
+    command = [
+        *pinned(SERVER_CORE, shape),
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.baseline:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *UVICORN_OPTIONS,
+    ]
+    with serve("baseline", command, dict(os.environ), port, scratch) as server:
+        wait_tcp(server)
+        url = f"{server.base_url}/track"
+        seed = secrets.randbits(31)
+        say(f"baseline: warm-up {shape.warmup} s")
+        warm = run_wrk(NEW_VISITOR, url, shape.warmup, seed, shape) if shape.warmup else None
+        say(f"baseline: new_visitor payloads for {shape.seconds} s")
+        report = run_wrk(NEW_VISITOR, url, shape.seconds, seed + 1, shape)
+        return summarise(
+            "baseline",
+            "bare Starlette",
+            NEW_VISITOR,
+            report,
+            None,
+            server.peak_rss_mb(),
+            warm["requests"] if warm else 0,
+        )
+
+
+def kith_command() -> list[str]:
+    sibling = Path(sys.executable).with_name("kith")
+    if sibling.exists():
+        return [str(sibling)]
+    found = shutil.which("kith")
+    if found is None:
+        raise BenchError("the `kith` command is not installed; run `make bench` (pip install -e .)")
+    return [found]
+
+
+def kith_env(admin_key: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"KITH_STORAGE_URL", "KITH_HOST", "KITH_PORT", "KITH_DATA_DIR", "KITH_WORKERS"}
+    }
+    env["KITH_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    env.setdefault("KITH_LOG_LEVEL", "warning")
+    return env
+
+
+def create_source(server: Server, admin_key: str) -> None:
+    status, body = http_json(
+        "POST",
+        f"{server.base_url}/api/sources",
+        SOURCE,
+        {"Authorization": f"Bearer {admin_key}"},
+    )
+    if status not in (200, 201, 409):
+        raise BenchError(f"creating source {SOURCE['id']!r} answered HTTP {status}: {body!r}")
+
+
+def warm_returning(url: str, seed: int, shape: LoadShape) -> int:
+    """Run returning_visitor with `seed` until every thread walked its whole pool once."""
+    needed = shape.threads * RETURNING_POOL
+    seconds = max(shape.warmup, 1)
+    for _ in range(4):
+        report = run_wrk(RETURNING_VISITOR, url, seconds, seed, shape)
+        if report["requests"] >= needed * 1.2:
+            return report["requests"]
+        seconds *= 2
+    raise BenchError(
+        f"returning_visitor warm-up made only {report['requests']} requests in {seconds // 2} s;"
+        f" {needed} are needed to create every session of the pool"
+    )
+
+
+def bench_kith(
+    shape: LoadShape, scratch: Path, baseline_rps: float | None
+) -> tuple[list[ScenarioResult], dict[str, Any]]:
+    port = free_port()
+    data_dir = scratch / "kith-data"
+    admin_key = "bench-" + secrets.token_urlsafe(24)
+    command = [
+        *pinned(SERVER_CORE, shape),
+        *kith_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    results: list[ScenarioResult] = []
+    with serve("kith", command, kith_env(admin_key), port, scratch) as server:
+        health = wait_healthz(server)
+        create_source(server, admin_key)
+        url = f"{server.base_url}/track"
+
+        seed = secrets.randbits(31)
+        say(f"kith: new_visitor warm-up {shape.warmup} s")
+        warm = run_wrk(NEW_VISITOR, url, shape.warmup, seed, shape) if shape.warmup else None
+        say(f"kith: new_visitor for {shape.seconds} s")
+        report = run_wrk(NEW_VISITOR, url, shape.seconds, seed + 1, shape)
+        results.append(
+            summarise(
+                "new_visitor",
+                "kith",
+                NEW_VISITOR,
+                report,
+                baseline_rps,
+                server.peak_rss_mb(),
+                warm["requests"] if warm else 0,
+            )
+        )
+
+        pool_seed = secrets.randbits(31)
+        say("kith: returning_visitor warm-up (creates the session pool)")
+        warmed = warm_returning(url, pool_seed, shape)
+        say(f"kith: returning_visitor for {shape.seconds} s")
+        report = run_wrk(RETURNING_VISITOR, url, shape.seconds, pool_seed, shape)
+        results.append(
+            summarise(
+                "returning_visitor",
+                "kith",
+                RETURNING_VISITOR,
+                report,
+                baseline_rps,
+                server.peak_rss_mb(),
+                warmed,
+            )
+        )
+        store = data_dir / "kith.db"
+        info = {
+            "healthz": health,
+            "peak_rss_mb": server.peak_rss_mb(),
+            "store_mb": round(_store_bytes(data_dir) / 2**20, 1) if store.exists() else None,
+        }
+    return results, info
+
+
+def _store_bytes(data_dir: Path) -> int:
+    return sum(p.stat().st_size for p in data_dir.glob("kith.db*") if p.is_file())
+
+
+# goals and output -----------------------------------------------------------------------
+def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    for result in scenarios:
+        if result["server"] != "kith":
+            continue
+        name = result["scenario"]
+        if name == "new_visitor":
+            ratio = result["ratio_to_baseline"]
+            checks.append(
+                {
+                    "goal": f"new_visitor req/s >= {GOAL_RATIO}x baseline",
+                    "value": ratio,
+                    "met": ratio is not None and ratio >= GOAL_RATIO,
+                }
+            )
+        checks.append(
+            {
+                "goal": f"{name} p99 <= {GOAL_P99_MS:g} ms",
+                "value": result["p99_ms"],
+                "met": result["p99_ms"] <= GOAL_P99_MS,
+            }
+        )
+        checks.append(
+            {
+                "goal": f"{name} zero errors",
+                "value": result["error_total"],
+                "met": not result["error_total"],
+            }
+        )
+    return checks
+
+
+def _git_commit() -> str | None:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    shape = meta["load"]
+    lines = [
+        f"# Kith benchmark, {meta['date']} (sqlite)",
+        "",
+        f"{meta['cpus']} x {meta['cpu']}; Python {meta['python']}, SQLite {meta['sqlite']}, "
+        f"{meta['wrk']}; commit {meta['commit'] or 'none'}.",
+        f"`wrk -t{shape['threads']} -c{shape['connections']} -d{shape['seconds']}s --latency`"
+        + (
+            f", server pinned to core {SERVER_CORE}, wrk to core {CLIENT_CORE}."
+            if shape["pinned"]
+            else ", no CPU pinning (taskset missing or one core)."
+        )
+        + f" Kith `synchronous={meta['kith_synchronous']}`.",
+        "",
+    ]
+    scenarios: list[ScenarioResult] = results["scenarios"]
+    if scenarios:
+        headers = [
+            "scenario",
+            "server",
+            "req/s",
+            "events/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+            "vs baseline",
+            "peak RSS MB",
+        ]
+        rows = [
+            [
+                r["scenario"],
+                r["server"],
+                f"{r['requests_per_s']:,.0f}",
+                f"{r['events_per_s']:,.0f}",
+                f"{r['p50_ms']:.2f}",
+                f"{r['p95_ms']:.2f}",
+                f"{r['p99_ms']:.2f}",
+                str(r["error_total"]),
+                "1.00x" if r["server"] != "kith" else _ratio(r["ratio_to_baseline"]),
+                "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
+            ]
+            for r in scenarios
+        ]
+        lines += ["## HTTP scenarios", "", markdown_table(headers, rows), ""]
+    if results.get("kith_error"):
+        lines += ["## Kith part failed", "", "```", str(results["kith_error"]), "```", ""]
+    checks = results["goals"]
+    if checks:
+        lines += ["## Goals", ""]
+        lines += [
+            f"- [{'x' if c['met'] else ' '}] {c['goal']}: {c['value']}"
+            + ("" if c["met"] else " **(missed)**")
+            for c in checks
+        ]
+        lines.append("")
+    if results["writer"]:
+        lines += [
+            "## Writer alone (group commit, one ~850-byte event row per unit)",
+            "",
+            writer_bench.to_markdown(results["writer"]),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios: list[ScenarioResult] = results["scenarios"]
+    names = [r["scenario"] for r in scenarios]
+    colours = ["#9e9e9e" if r["server"] != "kith" else "#3f7fbf" for r in scenarios]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    rps = [r["requests_per_s"] for r in scenarios]
+    left.bar(names, rps, color=colours)
+    left.set_title("throughput (req/s, higher is better)")
+    for x, value in enumerate(rps):
+        left.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
+    baseline = results["baseline_rps"]
+    if baseline:
+        left.axhline(baseline * GOAL_RATIO, color="#d9822b", linestyle="--", linewidth=1)
+        left.text(
+            -0.4,
+            baseline * GOAL_RATIO,
+            f"goal {GOAL_RATIO}x baseline",
+            color="#d9822b",
+            fontsize=8,
+            va="bottom",
+        )
+    p99 = [r["p99_ms"] for r in scenarios]
+    right.bar(names, p99, color=colours)
+    right.set_title("p99 latency (ms, lower is better)")
+    right.axhline(GOAL_P99_MS, color="#d9822b", linestyle="--", linewidth=1)
+    right.text(
+        -0.4, GOAL_P99_MS, f"goal {GOAL_P99_MS:g} ms", color="#d9822b", fontsize=8, va="bottom"
+    )
+    for x, value in enumerate(p99):
+        right.annotate(f"{value:.1f}", (x, value), ha="center", va="bottom", fontsize=8)
+    for axis in (left, right):
+        axis.tick_params(axis="x", labelsize=8)
+    meta = results["meta"]
+    figure.suptitle(f"Kith on SQLite, {meta['date']} (-c{meta['load']['connections']})")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_results(results: dict[str, Any], out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{results['meta']['date']}-sqlite"
+    json_path = stem.with_suffix(".json")
+    md_path = stem.with_suffix(".md")
+    png_path = stem.with_suffix(".png")
+    json_path.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2) + b"\n")
+    md_path.write_text(to_markdown(results))
+    written = [json_path, md_path]
+    if results["scenarios"]:
+        chart(results, png_path)
+        written.append(png_path)
+    return written
+
+
+# entry point ----------------------------------------------------------------------------
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise BenchError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--parts",
+        default="baseline,kith,writer",
+        help="comma-separated subset of baseline,kith,writer",
+    )
+    parser.add_argument("--seconds", type=int, help="per scenario (env KITH_BENCH_SECONDS, 10)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 when a goal is missed (for CI)"
+    )
+    args = parser.parse_args(argv)
+    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    unknown = parts - {"baseline", "kith", "writer"}
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+
+    try:
+        seconds = args.seconds or int(_env_number("KITH_BENCH_SECONDS", 10))
+        shape = LoadShape(
+            seconds=max(1, seconds),
+            warmup=int(_env_number("KITH_BENCH_WARMUP", min(3, seconds))),
+            connections=int(_env_number("KITH_BENCH_CONNECTIONS", 64)),
+            threads=int(_env_number("KITH_BENCH_THREADS", 2)),
+            pin=can_pin(),
+        )
+        writer_seconds = _env_number("KITH_BENCH_WRITER_SECONDS", min(5.0, max(1.0, seconds / 2)))
+        if parts & {"baseline", "kith"}:
+            require_wrk()
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not shape.pin:
+        say("taskset missing or fewer than two cores: server and wrk are not pinned")
+
+    results: dict[str, Any] = {
+        "meta": {
+            "date": datetime.now().date().isoformat(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "commit": _git_commit(),
+            "cpu": _cpu_model(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "wrk": wrk_version() if shutil.which("wrk") else None,
+            "kith_synchronous": os.environ.get("KITH_SQLITE_SYNCHRONOUS", "full"),
+            "load": {
+                "seconds": shape.seconds,
+                "warmup": shape.warmup,
+                "connections": shape.connections,
+                "threads": shape.threads,
+                "pinned": shape.pin,
+                "writer_seconds": writer_seconds,
+            },
+        },
+        "baseline_rps": None,
+        "scenarios": [],
+        "kith": None,
+        "kith_error": None,
+        "goals": [],
+        "writer": [],
+    }
+    failed = False
+    scratch = scratch_dir("run-")
+    try:
+        if "baseline" in parts:
+            baseline = bench_baseline(shape, scratch)
+            results["scenarios"].append(baseline)
+            results["baseline_rps"] = baseline["requests_per_s"]
+        if "kith" in parts:
+            try:
+                kith_results, info = bench_kith(shape, scratch, results["baseline_rps"])
+            except (BenchError, OSError, subprocess.SubprocessError) as exc:
+                failed = True
+                results["kith_error"] = str(exc)
+                say(f"kith part failed: {exc}")
+            else:
+                results["scenarios"].extend(kith_results)
+                results["kith"] = info
+        if "writer" in parts:
+            results["writer"] = writer_bench.run_all(seconds=writer_seconds, progress=say)
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    results["goals"] = goals(results["scenarios"])
+    written = write_results(results, args.out_dir)
+    print(to_markdown(results))
+    for path in written:
+        say(f"wrote {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
+    if failed:
+        return 1
+    if args.check and not all(c["met"] for c in results["goals"]):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -329,7 +329,7 @@ def require_wrk() -> str:
 def wrk_version() -> str:
     done = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     first = (done.stdout or done.stderr).splitlines()
-    return first[0].strip() if first else "unknown"
+    return first[0].split(" Copyright")[0].strip() if first else "unknown"
 
 
 def run_wrk(script: Path, url: str, seconds: int, seed: int, shape: LoadShape) -> WrkReport:
@@ -698,11 +698,13 @@ def chart(results: dict[str, Any], path: Path) -> None:
     if baseline:
         left.axhline(baseline * GOAL_RATIO, color="#d9822b", linestyle="--", linewidth=1)
         left.text(
-            -0.4,
+            0.99,
             baseline * GOAL_RATIO,
             f"goal {GOAL_RATIO}x baseline",
+            transform=left.get_yaxis_transform(),
             color="#d9822b",
             fontsize=8,
+            ha="right",
             va="bottom",
         )
     p99 = [r["p99_ms"] for r in scenarios]
@@ -710,7 +712,14 @@ def chart(results: dict[str, Any], path: Path) -> None:
     right.set_title("p99 latency (ms, lower is better)")
     right.axhline(GOAL_P99_MS, color="#d9822b", linestyle="--", linewidth=1)
     right.text(
-        -0.4, GOAL_P99_MS, f"goal {GOAL_P99_MS:g} ms", color="#d9822b", fontsize=8, va="bottom"
+        0.99,
+        GOAL_P99_MS,
+        f"goal {GOAL_P99_MS:g} ms",
+        transform=right.get_yaxis_transform(),
+        color="#d9822b",
+        fontsize=8,
+        ha="right",
+        va="bottom",
     )
     for x, value in enumerate(p99):
         right.annotate(f"{value:.1f}", (x, value), ha="center", va="bottom", fontsize=8)

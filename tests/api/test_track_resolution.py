@@ -1,0 +1,413 @@
+"""POST /track: profile and session resolution, visit counting and system events.
+
+Black-box tests of API.md section 1, "Profile and session resolution": every
+row of the resolution table, the visit-counting rule and the `@internal`
+system events, observed only through HTTP (the collector and the admin reads).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+SYSTEM_TYPES = ["profile-created", "session-opened", "visit-started"]
+Json = dict[str, Any]
+
+
+def payload(
+    *,
+    session: str | None = None,
+    profile: str | None = None,
+    source: str = "web-shop",
+    events: list[Json] | None = None,
+) -> Json:
+    body: Json = {"source": {"id": source}, "events": events or [{"type": "page-view"}]}
+    if session is not None:
+        body["session"] = {"id": session}
+    if profile is not None:
+        body["profile"] = {"id": profile}
+    return body
+
+
+def track(client: TestClient, body: Json, **params: str) -> Json:
+    response = client.post("/track", json=body, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
+    """Every stored event matching the filters, following the cursor."""
+    items: list[Json] = []
+    cursor: str | None = None
+    while True:
+        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
+        response = client.get("/api/events", params=params, headers=admin)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items.extend(page["items"])
+        cursor = page["next"]
+        if not cursor:
+            return items
+
+
+def get_profile(client: TestClient, admin: dict[str, str], profile_id: str) -> Json | None:
+    response = client.get(f"/api/profiles/{profile_id}", headers=admin)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def get_session(client: TestClient, admin: dict[str, str], session_id: str) -> Json | None:
+    response = client.get(f"/api/sessions/{session_id}", headers=admin)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0
+    return parsed
+
+
+def new_source(client: TestClient, admin: dict[str, str], source_id: str, **fields: Any) -> str:
+    body = {"id": source_id, "bridges": ["rest", "webhook"], **fields}
+    response = client.post("/api/sources", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    return source_id
+
+
+def identify(email: str) -> list[Json]:
+    return [{"type": "identify", "properties": {"email": email}}]
+
+
+# --- no session id --------------------------------------------------------------
+
+
+def test_no_session_id_generates_a_new_session(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    first = track(client, payload())
+    second = track(client, payload())
+
+    session_id = first["session"]["id"]
+    assert isinstance(session_id, str) and session_id.strip()
+    assert second["session"]["id"] != session_id
+    session = get_session(client, admin, session_id)
+    assert session is not None
+    assert session["profile"] == {"id": first["profile"]["id"]}
+    event = client.get(f"/api/events/{first['events'][0]}", headers=admin).json()
+    assert event["session"] == {"id": session_id}
+
+
+# --- session unknown ---------------------------------------------------------------
+
+
+def test_unknown_session_without_profile_id_creates_profile_and_binds_session(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    response = track(client, payload(session="visit-1"))
+
+    profile_id = response["profile"]["id"]
+    assert isinstance(profile_id, str) and profile_id.strip()
+    assert response["session"] == {"id": "visit-1"}
+    profile = get_profile(client, admin, profile_id)
+    assert profile is not None
+    assert profile["id"] == profile_id
+    assert profile_id in profile["ids"]
+    session = get_session(client, admin, "visit-1")
+    assert session is not None
+    assert session["profile"] == {"id": profile_id}
+    event = client.get(f"/api/events/{response['events'][0]}", headers=admin).json()
+    assert event["profile"] == {"id": profile_id}
+    assert event["session"] == {"id": "visit-1"}
+
+
+def test_unknown_session_with_known_profile_id_uses_that_profile(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    profile_id = track(client, payload(session="visit-1"))["profile"]["id"]
+
+    response = track(client, payload(session="visit-2", profile=profile_id))
+
+    assert response["profile"] == {"id": profile_id}
+    assert response["session"] == {"id": "visit-2"}
+    session = get_session(client, admin, "visit-2")
+    assert session is not None and session["profile"] == {"id": profile_id}
+    assert len(all_events(client, admin, type="profile-created")) == 1
+    event = client.get(f"/api/events/{response['events'][0]}", headers=admin).json()
+    assert event["profile"] == {"id": profile_id}
+
+
+def test_unknown_session_with_id_found_in_a_profiles_ids_uses_that_profile(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """A merged-away id lives on in the survivor's `ids` and resolves to it.
+
+    The only documented way to put a second id into a profile's `ids` is a
+    merge (API.md section 3): two profiles that identify with the same email
+    become one, the older surviving. A static-profile-id source lets the test
+    name both profiles."""
+    new_source(client, admin, "crm", static_profile_id=True)
+    older = track(client, payload(source="crm", session="s-a", profile="crm-a"))
+    assert older["profile"] == {"id": "crm-a"}
+    track(client, payload(source="crm", session="s-a", events=identify("ada@example.com")))
+    merged = track(
+        client,
+        payload(source="crm", session="s-b", profile="crm-b", events=identify("ada@example.com")),
+    )
+    assert merged["profile"] == {"id": "crm-a"}, "the /track response carries the survivor"
+    survivor = get_profile(client, admin, "crm-b")
+    assert survivor is not None and survivor["id"] == "crm-a"
+    assert "crm-b" in survivor["ids"]
+
+    response = track(client, payload(source="crm", session="s-c", profile="crm-b"))
+
+    assert response["profile"] == {"id": "crm-a"}
+    session = get_session(client, admin, "s-c")
+    assert session is not None and session["profile"] == {"id": "crm-a"}
+
+
+def test_unknown_session_with_unknown_profile_id_creates_a_fresh_profile(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    response = track(client, payload(session="visit-1", profile="chosen-by-client"))
+
+    profile_id = response["profile"]["id"]
+    assert isinstance(profile_id, str) and profile_id.strip()
+    assert profile_id != "chosen-by-client", "a client cannot choose profile ids"
+    assert get_profile(client, admin, "chosen-by-client") is None
+    profile = get_profile(client, admin, profile_id)
+    assert profile is not None
+    assert "chosen-by-client" not in profile["ids"]
+    session = get_session(client, admin, "visit-1")
+    assert session is not None and session["profile"] == {"id": profile_id}
+
+    # the id is still unknown, so the next new session gets another fresh profile
+    again = track(client, payload(session="visit-2", profile="chosen-by-client"))
+    assert again["profile"]["id"] not in (profile_id, "chosen-by-client")
+    assert get_profile(client, admin, "chosen-by-client") is None
+
+
+def test_static_profile_id_source_creates_exactly_that_id_and_reuses_it(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    new_source(client, admin, "crm", static_profile_id=True)
+
+    first = track(client, payload(source="crm", session="visit-1", profile="crm-42"))
+
+    assert first["profile"] == {"id": "crm-42"}
+    profile = get_profile(client, admin, "crm-42")
+    assert profile is not None
+    assert profile["id"] == "crm-42"
+    assert profile["ids"] == ["crm-42"]
+
+    second = track(client, payload(source="crm", session="visit-2", profile="crm-42"))
+
+    assert second["profile"] == {"id": "crm-42"}
+    assert second["session"] == {"id": "visit-2"}
+    session = get_session(client, admin, "visit-2")
+    assert session is not None and session["profile"] == {"id": "crm-42"}
+    profile = get_profile(client, admin, "crm-42")
+    assert profile is not None
+    assert profile["stats"]["visits"] == 2
+    created = all_events(client, admin, type="profile-created")
+    assert [e["profile"] for e in created] == [{"id": "crm-42"}]
+
+
+def test_static_profile_id_source_without_profile_id_creates_a_fresh_profile(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    new_source(client, admin, "crm", static_profile_id=True)
+
+    response = track(client, payload(source="crm", session="visit-1"))
+
+    profile_id = response["profile"]["id"]
+    assert isinstance(profile_id, str) and profile_id.strip()
+    assert get_profile(client, admin, profile_id) is not None
+
+
+# --- session known ----------------------------------------------------------------
+
+
+def test_known_session_keeps_its_profile_whatever_the_payload_says(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    owner = track(client, payload(session="visit-1"))["profile"]["id"]
+    other = track(client, payload(session="visit-2"))["profile"]["id"]
+    assert owner != other
+
+    with_other = track(client, payload(session="visit-1", profile=other))
+    with_unknown = track(client, payload(session="visit-1", profile="never-seen"))
+
+    assert with_other["profile"] == {"id": owner}
+    assert with_unknown["profile"] == {"id": owner}
+    session = get_session(client, admin, "visit-1")
+    assert session is not None and session["profile"] == {"id": owner}
+    for response in (with_other, with_unknown):
+        event = client.get(f"/api/events/{response['events'][0]}", headers=admin).json()
+        assert event["profile"] == {"id": owner}
+    assert len(all_events(client, admin, type="profile-created")) == 2
+    assert get_profile(client, admin, "never-seen") is None
+
+
+def test_known_session_ignores_the_payload_profile_id_on_a_static_source(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    new_source(client, admin, "crm", static_profile_id=True)
+    track(client, payload(source="crm", session="visit-1", profile="crm-1"))
+
+    response = track(client, payload(source="crm", session="visit-1", profile="crm-2"))
+
+    assert response["profile"] == {"id": "crm-1"}
+    assert get_profile(client, admin, "crm-2") is None
+
+
+def test_known_session_whose_profile_was_merged_is_rebound_to_the_survivor(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    new_source(client, admin, "crm", static_profile_id=True)
+    track(client, payload(source="crm", session="s-a", profile="crm-a"))
+    track(client, payload(source="crm", session="s-a", events=identify("ada@example.com")))
+    track(client, payload(source="crm", session="s-b", profile="crm-b"))
+    track(client, payload(source="crm", session="s-b", events=identify("ada@example.com")))
+
+    response = track(client, payload(source="crm", session="s-b"))
+
+    assert response["profile"] == {"id": "crm-a"}
+    session = get_session(client, admin, "s-b")
+    assert session is not None and session["profile"] == {"id": "crm-a"}
+    event = client.get(f"/api/events/{response['events'][0]}", headers=admin).json()
+    assert event["profile"] == {"id": "crm-a"}
+
+
+# --- profile_less -------------------------------------------------------------------
+
+
+def test_profile_less_creates_no_profile(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    response = track(client, payload(session="visit-1", profile="someone"), profile_less="true")
+
+    assert response["profile"] == {"id": None}
+    assert all_events(client, admin, type="profile-created") == []
+    assert get_profile(client, admin, "someone") is None
+    for event_id in response["events"]:
+        event = client.get(f"/api/events/{event_id}", headers=admin).json()
+        assert event["profile"] is None
+        assert event["metadata"]["profile_less"] is True
+    session = get_session(client, admin, "visit-1")
+    if session is not None:
+        assert not (session["profile"] or {}).get("id")
+
+
+def test_profile_less_on_a_known_session_leaves_its_profile_untouched(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    profile_id = track(client, payload(session="visit-1"))["profile"]["id"]
+    before = get_profile(client, admin, profile_id)
+
+    same_session = track(
+        client, payload(session="visit-1", profile=profile_id), profile_less="true"
+    )
+    new_session = track(
+        client, payload(session="visit-2", profile=profile_id), profile_less="true"
+    )
+
+    for response in (same_session, new_session):
+        assert response["profile"] == {"id": None}
+        event = client.get(f"/api/events/{response['events'][0]}", headers=admin).json()
+        assert event["profile"] is None
+        assert event["metadata"]["profile_less"] is True
+    assert get_profile(client, admin, profile_id) == before
+    # the known session is not re-bound (nor unbound) by a profile-less payload
+    session = get_session(client, admin, "visit-1")
+    assert session is not None and session["profile"] == {"id": profile_id}
+
+
+# --- visits -------------------------------------------------------------------------
+
+
+def test_a_new_session_counts_a_visit(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    profile_id = track(client, payload(session="visit-1"))["profile"]["id"]
+    first = get_profile(client, admin, profile_id)
+    assert first is not None
+    visit = first["metadata"]["time"]["visit"]
+    assert visit["count"] == 1
+    assert visit["last"] is None
+    assert isinstance(visit["current"], str)
+    parse_time(visit["current"])
+    assert first["stats"]["visits"] == 1
+
+    track(client, payload(session="visit-2", profile=profile_id))
+
+    second = get_profile(client, admin, profile_id)
+    assert second is not None
+    visit2 = second["metadata"]["time"]["visit"]
+    assert visit2["count"] == 2
+    assert visit2["last"] == visit["current"]
+    assert parse_time(visit2["current"]) >= parse_time(visit2["last"])
+    assert second["stats"]["visits"] == 2
+
+
+def test_a_known_session_does_not_count_a_visit(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    profile_id = track(client, payload(session="visit-1"))["profile"]["id"]
+    first = get_profile(client, admin, profile_id)
+    assert first is not None
+
+    track(client, payload(session="visit-1"))
+    track(client, payload(session="visit-1", profile=profile_id))
+
+    later = get_profile(client, admin, profile_id)
+    assert later is not None
+    assert later["metadata"]["time"]["visit"] == first["metadata"]["time"]["visit"]
+    assert later["stats"]["visits"] == 1
+
+
+# --- system events ------------------------------------------------------------------
+
+
+def test_first_visit_stores_system_events_under_internal_source(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    body = payload(session="visit-1", events=[{"type": "page-view"}, {"type": "product-view"}])
+
+    response = track(client, body)
+
+    profile_id = response["profile"]["id"]
+    internal = all_events(client, admin, source="@internal")
+    assert sorted(e["type"] for e in internal) == SYSTEM_TYPES
+    for event in internal:
+        assert event["source"] == {"id": "@internal"}
+        assert event["profile"] == {"id": profile_id}
+        assert event["session"] == {"id": "visit-1"}
+        assert event["id"] not in response["events"]
+    # the response lists only the payload's own events, in payload order
+    assert len(response["events"]) == 2
+    own = [client.get(f"/api/events/{i}", headers=admin).json() for i in response["events"]]
+    assert [e["type"] for e in own] == ["page-view", "product-view"]
+    assert all(e["source"] == {"id": "web-shop"} for e in own)
+    assert len(all_events(client, admin, session="visit-1")) == 5
+
+
+def test_later_visits_store_only_the_system_events_that_apply(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    profile_id = track(client, payload(session="visit-1"))["profile"]["id"]
+
+    track(client, payload(session="visit-1"))
+    assert len(all_events(client, admin, source="@internal")) == 3, "known session: none"
+
+    track(client, payload(session="visit-2", profile=profile_id))
+    new_visit = all_events(client, admin, source="@internal", session="visit-2")
+    assert sorted(e["type"] for e in new_visit) == ["session-opened", "visit-started"]
+    assert all(e["profile"] == {"id": profile_id} for e in new_visit)
+    assert len(all_events(client, admin, type="profile-created")) == 1

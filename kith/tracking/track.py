@@ -134,7 +134,8 @@ class Tracker:
             if profile is None:
                 profile = new_profile(profile_id, now)
                 unit.identities.append(("id", profile_id, profile_id))
-                system.append((SYSTEM_PROFILE_CREATED, {}))
+                if save_profile:
+                    system.append((SYSTEM_PROFILE_CREATED, {}))
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -144,7 +145,7 @@ class Tracker:
                 session = new_session(session_id, profile_id, source.channel, now)
                 self._enrichment.enrich(session, payload.context, _page_url(page), info, ip)
                 system.append((SYSTEM_SESSION_OPENED, {}))
-                if profile is not None:
+                if profile is not None and save_profile:
                     count_visit(profile, now, _timezone(payload.context))
                     system.append((SYSTEM_VISIT_STARTED, {}))
             else:

@@ -36,7 +36,8 @@ def test_40_concurrent_first_hits_of_one_new_session_make_one_profile(server: Se
     profile = httpx.get(f"{server.url}/api/profiles/{profile_id}", headers=server.admin).json()
     assert profile["stats"]["visits"] == 1
     created = httpx.get(
-        f"{server.url}/api/events", params={"type": "profile-created", "limit": 100},
+        f"{server.url}/api/events",
+        params={"type": "profile-created", "limit": 100},
         headers=server.admin,
     ).json()["items"]
     assert len(created) == 1

@@ -45,7 +45,9 @@ def test_examples_answer_success(doc: str, server: Server) -> None:
         command = command.replace("localhost:8686", f"127.0.0.1:{server.port}")
         command = command.replace("change-me", ADMIN_KEY).replace("<profile id>", profile_id)
         command = command.replace("curl -s ", "curl -s -w '\\n%{http_code}' ", 1)
-        out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, check=True
+        ).stdout
         body, status = out.rsplit("\n", 1)
         expect_error = '"type": 7' in command
         assert (status == "422") if expect_error else status in ("200", "201"), (command, out)

@@ -22,8 +22,20 @@ def test_health_reports_the_embedded_store(server: Server) -> None:
 
 def test_cli_keys_work_against_the_running_server(server: Server) -> None:
     out = subprocess.run(
-        [*KITH, "keys", "create", "--role", "viewer", "--name", "ops", "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True,
+        [
+            *KITH,
+            "keys",
+            "create",
+            "--role",
+            "viewer",
+            "--name",
+            "ops",
+            "--data-dir",
+            str(server.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     key = next(line.split()[-1] for line in out.splitlines() if line.startswith("key:"))
     key_id = next(line.split()[-1] for line in out.splitlines() if line.startswith("id:"))
@@ -32,11 +44,14 @@ def test_cli_keys_work_against_the_running_server(server: Server) -> None:
     assert httpx.post(f"{server.url}/api/sources", json={}, headers=viewer).status_code == 403
     listed = subprocess.run(
         [*KITH, "keys", "list", "--data-dir", str(server.data_dir)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert key_id in listed and key not in listed
     subprocess.run(
-        [*KITH, "keys", "revoke", key_id, "--data-dir", str(server.data_dir)], check=True,
+        [*KITH, "keys", "revoke", key_id, "--data-dir", str(server.data_dir)],
+        check=True,
         capture_output=True,
     )
     assert httpx.get(f"{server.url}/api/sources", headers=viewer).status_code == 401
@@ -61,14 +76,20 @@ def test_sigterm_exits_cleanly_and_keeps_data(server: Server) -> None:
 def test_workers_above_one_on_sqlite_are_refused(tmp_path: Path) -> None:
     result = subprocess.run(
         [*KITH, "serve", "--workers", "2", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "PostgreSQL" in result.stdout and "one process" in result.stdout
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
-    first = subprocess.run([*KITH, "migrate", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True)
+    first = subprocess.run(
+        [*KITH, "migrate", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert "from version 0 to" in first.stdout
-    again = subprocess.run([*KITH, "migrate", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True)
+    again = subprocess.run(
+        [*KITH, "migrate", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True
+    )
     assert "up to date" in again.stdout

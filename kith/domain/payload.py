@@ -6,6 +6,7 @@ types are normalised here so everything downstream sees one spelling."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +85,7 @@ def normalise_event_type(raw: str) -> str:
     return "-".join(raw.strip().lower().split())
 
 
+@lru_cache(maxsize=4096)
 def event_name(event_type: str) -> str:
     return " ".join(part.capitalize() for part in event_type.replace("_", "-").split("-") if part)
 

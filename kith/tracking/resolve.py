@@ -5,24 +5,35 @@ caller loads the profile only once it holds the profile lock."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kith.domain.ids import new_id
 from kith.domain.source import Source
 from kith.storage.ports import Document, Storage
 
 
-async def choose_profile_id(
+@dataclass(slots=True, frozen=True)
+class ProfileChoice:
+    id: str
+    minted: bool
+    """True for an id generated just now: nobody else can know it yet, so there
+    is nothing to load and no one to lock out."""
+
+
+async def choose_profile(
     storage: Storage, session: Document | None, given_id: str | None, source: Source
-) -> str:
+) -> ProfileChoice:
     bound = (session or {}).get("profile") or {}
     if bound.get("id"):
         # a known session decides, whatever the payload says; a merged id
         # resolves to the survivor
-        return await storage.resolve_profile_id(bound["id"]) or str(bound["id"])
+        survivor = await storage.resolve_profile_id(bound["id"])
+        return ProfileChoice(survivor or str(bound["id"]), minted=False)
     if given_id:
         found = await storage.resolve_profile_id(given_id)
         if found is not None:
-            return found
+            return ProfileChoice(found, minted=False)
         if source.static_profile_id:
-            return given_id
+            return ProfileChoice(given_id, minted=False)
     # a client cannot choose ids: an unknown id gets a fresh profile
-    return new_id()
+    return ProfileChoice(new_id(), minted=True)

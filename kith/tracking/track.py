@@ -27,7 +27,7 @@ from kith.domain.source import INTERNAL_SOURCE_ID, Bridge, Source
 from kith.sources import SourceRegistry
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
-from kith.tracking.resolve import choose_profile_id
+from kith.tracking.resolve import choose_profile
 from kith.tracking.useragent import parse_user_agent
 
 
@@ -103,12 +103,22 @@ class Tracker:
                 await locks.enter_async_context(self._storage.locks.hold("session", given_session))
             session = await self._storage.get_session(given_session) if given_session else None
             profile_id: str | None = None
+            minted = False
             if not profile_less:
                 given_profile = payload.profile.id if payload.profile else None
-                profile_id = await choose_profile_id(self._storage, session, given_profile, source)
-                await locks.enter_async_context(self._storage.locks.hold("profile", profile_id))
+                choice = await choose_profile(self._storage, session, given_profile, source)
+                profile_id, minted = choice.id, choice.minted
+                if not minted:
+                    await locks.enter_async_context(self._storage.locks.hold("profile", profile_id))
             return await self._locked(
-                payload, info, source, given_session or new_id(), session, profile_id, profile_less
+                payload,
+                info,
+                source,
+                given_session or new_id(),
+                session,
+                profile_id,
+                profile_less=profile_less,
+                minted=minted,
             )
 
     async def _locked(
@@ -119,7 +129,9 @@ class Tracker:
         session_id: str,
         session: Document | None,
         profile_id: str | None,
+        *,
         profile_less: bool,
+        minted: bool,
     ) -> TrackResult:
         now = iso(utcnow())
         save_session = payload.option("saveSession")
@@ -130,7 +142,7 @@ class Tracker:
 
         profile: Document | None = None
         if profile_id is not None:
-            profile = await self._storage.get_profile(profile_id)
+            profile = None if minted else await self._storage.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
                 unit.identities.append(("id", profile_id, profile_id))

@@ -27,7 +27,7 @@ from kith.storage.cursor import decode_cursor, encode_cursor
 from kith.storage.locks import KeyedLocks
 from kith.storage.ports import Document, EventFilter, Page, VisitUnit, WriterStats
 from kith.storage.sqlite.schema import migrate
-from kith.storage.sqlite.writer import GroupCommitWriter
+from kith.storage.sqlite.writer import GroupCommitWriter, RowWrites
 
 T = TypeVar("T")
 _source_decoder = msgspec.json.Decoder(Source)
@@ -146,7 +146,7 @@ class SQLiteStorage:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
-        await self._writer.submit(lambda conn: _write_visit(conn, unit))
+        await self._writer.submit_rows(visit_rows(unit))
 
     # data reads --------------------------------------------------------------------
     async def get_event(self, event_id: str) -> Document | None:
@@ -173,16 +173,16 @@ class SQLiteStorage:
             clauses.append("time < ?")
             args.append(micros(where.to))
         if cursor:
-            time, last_id = decode_cursor(cursor, 2)
-            clauses.append("(time, id) < (?, ?)")
-            args.extend([time, last_id])
-        sql = "SELECT time, id, doc FROM events"
+            time, last_row = decode_cursor(cursor, 2)
+            clauses.append("(time, rowid) < (?, ?)")
+            args.extend([time, last_row])
+        sql = "SELECT time, rowid, doc FROM events"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY time DESC, id DESC LIMIT ?"
+        sql += " ORDER BY time DESC, rowid DESC LIMIT ?"
         args.append(limit + 1)
 
-        def query(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+        def query(conn: sqlite3.Connection) -> list[tuple[int, int, str]]:
             return conn.execute(sql, args).fetchall()
 
         rows = await self._read(query)
@@ -292,46 +292,46 @@ def _key(row: tuple[str, str, str, str, str]) -> ApiKey:
     return ApiKey(id=row[0], role=Role(row[1]), name=row[2], secret_hash=row[3], created=row[4])
 
 
-def _write_visit(conn: sqlite3.Connection, unit: VisitUnit) -> None:
+_UPSERT_PROFILE = (
+    "INSERT INTO profiles (id, doc, version, updated) VALUES (?, ?, 1, ?)"
+    " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc,"
+    " version = profiles.version + 1, updated = excluded.updated"
+)
+_UPSERT_IDENTITY = (
+    "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)"
+    " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id"
+)
+_UPSERT_SESSION = (
+    "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
+)
+_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events"
+    " (id, profile_id, session_id, type, source_id, time, status, doc)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def visit_rows(unit: VisitUnit) -> RowWrites:
+    """The unit as plain rows, serialised here, on the caller's thread."""
+    statements: list[tuple[str, list[tuple[Any, ...]]]] = []
     if unit.profile is not None:
         profile = unit.profile
-        conn.execute(
-            "INSERT INTO profiles (id, doc, version, updated) VALUES (?, ?, 1, ?)"
-            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc,"
-            " version = profiles.version + 1, updated = excluded.updated",
-            (
-                profile["id"],
-                orjson.dumps(profile).decode(),
-                micros_of_iso(profile["metadata"]["time"]["update"]),
-            ),
+        updated = micros_of_iso(profile["metadata"]["time"]["update"])
+        statements.append(
+            (_UPSERT_PROFILE, [(profile["id"], orjson.dumps(profile).decode(), updated)])
         )
     if unit.identities:
-        conn.executemany(
-            "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)"
-            " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
-            unit.identities,
-        )
+        statements.append((_UPSERT_IDENTITY, list(unit.identities)))
     if unit.session is not None:
         session = unit.session
         owner = session["profile"]["id"] if session.get("profile") else None
-        conn.execute(
-            "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id,"
-            " doc = excluded.doc",
-            (
-                session["id"],
-                owner,
-                micros_of_iso(session["metadata"]["time"]["create"]),
-                orjson.dumps(session).decode(),
-            ),
-        )
+        created = micros_of_iso(session["metadata"]["time"]["create"])
+        row = (session["id"], owner, created, orjson.dumps(session).decode())
+        statements.append((_UPSERT_SESSION, [row]))
     if unit.events:
-        conn.executemany(
-            "INSERT OR IGNORE INTO events"
-            " (id, profile_id, session_id, type, source_id, time, status, doc)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [_event_row(event) for event in unit.events],
-        )
+        statements.append((_INSERT_EVENT, [_event_row(event) for event in unit.events]))
+    return RowWrites(statements)
 
 
 def _event_row(event: Document) -> tuple[Any, ...]:

@@ -25,11 +25,25 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
+@dataclass(slots=True, frozen=True)
+class RowWrites:
+    """A unit of work given as plain rows: (SQL, parameter rows) in order.
+
+    Units of this kind waiting together are merged into one executemany per
+    statement; later units' rows come later, so upserts of one key keep the
+    order in which they were submitted."""
+
+    statements: list[tuple[str, list[tuple[Any, ...]]]]
+
+
 @dataclass(slots=True)
 class _Job:
-    work: Callable[[sqlite3.Connection], Any]
+    work: Callable[[sqlite3.Connection], Any] | RowWrites
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+
+
+_Outcome = tuple[_Job, BaseException | None, Any]
 
 
 _STOP = None
@@ -68,12 +82,19 @@ class GroupCommitWriter:
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in the writer's transaction; return once that transaction committed."""
+        return await self._enqueue(work)  # type: ignore[no-any-return]
+
+    async def submit_rows(self, rows: RowWrites) -> None:
+        """Write `rows` in the writer's transaction; return once that transaction committed."""
+        await self._enqueue(rows)
+
+    async def _enqueue(self, work: Callable[[sqlite3.Connection], Any] | RowWrites) -> Any:
         if self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the writer is not running")
         if self._queue.qsize() >= self._max_queue:
             raise Overloaded("The writer queue is full; retry shortly")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._queue.put(_Job(work, future, loop))
         return await future
 
@@ -115,20 +136,20 @@ class GroupCommitWriter:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, BaseException | None, Any]] = []
+        outcomes: list[_Outcome] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                conn.execute("SAVEPOINT unit")
-                try:
-                    value = job.work(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO unit")
-                    conn.execute("RELEASE unit")
-                    outcomes.append((job, exc, None))
+            start = 0
+            while start < len(batch):
+                end = start
+                while end < len(batch) and isinstance(batch[end].work, RowWrites):
+                    end += 1
+                if end > start:
+                    outcomes += self._run_rows(conn, batch[start:end])
+                    start = end
                 else:
-                    conn.execute("RELEASE unit")
-                    outcomes.append((job, None, value))
+                    outcomes.append(self._run_one(conn, batch[start]))
+                    start += 1
             conn.execute("COMMIT")
         except Exception as exc:  # the commit itself failed: nobody's unit is stored
             log.exception("group commit of %d units failed", len(batch))
@@ -138,15 +159,54 @@ class GroupCommitWriter:
         else:
             self.units += len(batch)
             self.commits += 1
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, BaseException | None, Any]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for outcome in outcomes:
             by_loop.setdefault(outcome[0].loop, []).append(outcome)
         for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop closed while callers waited
                 loop.call_soon_threadsafe(_settle, settled)
 
+    def _run_rows(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[_Outcome]:
+        """Row writes of many units merged into one executemany per statement.
 
-def _settle(outcomes: list[tuple[_Job, BaseException | None, Any]]) -> None:
+        This keeps the writer thread in SQLite's C code instead of the
+        interpreter, so it hardly competes with the event loop for the GIL. If
+        the merged write fails, the units are replayed one by one so only the
+        culprit fails."""
+        merged: dict[str, list[tuple[Any, ...]]] = {}
+        for job in jobs:
+            assert isinstance(job.work, RowWrites)
+            for sql, rows in job.work.statements:
+                merged.setdefault(sql, []).extend(rows)
+        conn.execute("SAVEPOINT merged")
+        try:
+            for sql, rows in merged.items():
+                conn.executemany(sql, rows)
+        except Exception:
+            conn.execute("ROLLBACK TO merged")
+            conn.execute("RELEASE merged")
+            return [self._run_one(conn, job) for job in jobs]
+        conn.execute("RELEASE merged")
+        return [(job, None, None) for job in jobs]
+
+    def _run_one(self, conn: sqlite3.Connection, job: _Job) -> _Outcome:
+        conn.execute("SAVEPOINT unit")
+        try:
+            if isinstance(job.work, RowWrites):
+                for sql, rows in job.work.statements:
+                    conn.executemany(sql, rows)
+                value = None
+            else:
+                value = job.work(conn)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO unit")
+            conn.execute("RELEASE unit")
+            return (job, exc, None)
+        conn.execute("RELEASE unit")
+        return (job, None, value)
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
     for job, error, value in outcomes:
         if job.future.done():
             continue

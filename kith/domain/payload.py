@@ -6,8 +6,8 @@ types are normalised here so everything downstream sees one spelling."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import msgspec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import orjson
@@ -71,10 +72,8 @@ def test_any_payload_decodes_or_is_a_422_with_locations(document: dict[str, Any]
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_decode_or_are_a_422(body: bytes) -> None:
-    try:
+    with contextlib.suppress(InvalidPayload):
         decode_payload(body, max_events=1000)
-    except InvalidPayload:
-        pass
 
 
 @pytest.mark.parametrize(

@@ -11,61 +11,23 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import (
+    Json,
+    all_events,
+    assert_validation_error,
+    get_json,
+    new_source,
+    payload,
+)
 from tests.conftest import FIXTURES
 
-Json = dict[str, Any]
 RESPONSE_KEYS = {"task", "profile", "session", "events", "ux", "response", "errors", "warnings"}
-
-
-def payload(session: str | None = None, *, source: str = "web-shop", n_events: int = 1) -> Json:
-    body: Json = {"source": {"id": source}, "events": [{"type": "page-view"}] * n_events}
-    if session is not None:
-        body["session"] = {"id": session}
-    return body
-
-
-def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/events", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            return items
-
-
-def get_json(client: TestClient, admin: dict[str, str], path: str) -> Json:
-    response = client.get(path, headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def new_source(client: TestClient, admin: dict[str, str], source_id: str, **fields: Any) -> str:
-    body = {"id": source_id, "bridges": ["rest", "webhook"], **fields}
-    response = client.post("/api/sources", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    return source_id
 
 
 def assert_tracker_response(body: Json) -> None:
     assert set(body) == RESPONSE_KEYS
     assert body["ux"] == [] and body["response"] == {}
     assert body["errors"] == [] and body["warnings"] == []
-
-
-def assert_validation_error(response: Any, loc: list[str | int] | None = None) -> None:
-    assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert isinstance(detail, list) and detail
-    for item in detail:
-        assert {"loc", "msg", "type"} <= set(item)
-        assert isinstance(item["loc"], list) and item["loc"][0] == "body"
-    if loc is not None:
-        assert loc in [item["loc"] for item in detail], detail
 
 
 # --- PUT /track ---------------------------------------------------------------------
@@ -119,7 +81,7 @@ def test_batch_with_one_invalid_payload_is_422_and_stores_nothing(
 
     response = client.put("/track", json=[payload("b-1"), bad])
 
-    assert_validation_error(response, ["body", 1, "events", 0, "type"])
+    assert_validation_error(response, ["body", 1, "events", 0, "type"], check_text=False)
     assert all_events(client, admin) == []
     assert client.get("/api/sessions/b-1", headers=admin).status_code == 404
 
@@ -134,7 +96,7 @@ def test_batch_body_must_be_an_array(
 ) -> None:
     response = client.put("/track", content=json.dumps(body))
 
-    assert_validation_error(response)
+    assert_validation_error(response, check_text=False)
     assert all_events(client, admin) == []
 
 
@@ -146,7 +108,7 @@ def test_batch_with_too_many_payloads_is_422(
 
     response = client.put("/track", json=[payload("b-1"), payload("b-2"), payload("b-3")])
 
-    assert_validation_error(response)
+    assert_validation_error(response, check_text=False)
     assert all_events(client, admin) == []
     assert client.put("/track", json=[payload("b-1"), payload("b-2")]).status_code == 200
 
@@ -319,7 +281,7 @@ def test_collect_malformed_json_is_422(
         path, content=b'{"email": "grace@', headers={"Content-Type": "application/json"}
     )
 
-    assert_validation_error(response)
+    assert_validation_error(response, check_text=False)
     assert "x-process-time" in response.headers
     assert all_events(client, admin) == []
     assert client.get("/api/sessions/hook-visit-1", headers=admin).status_code == 404

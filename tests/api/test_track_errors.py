@@ -8,41 +8,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api import helpers
+from tests.api.helpers import Json, all_events, assert_validation_error, new_source
 from tests.conftest import FIXTURES
 
-Json = dict[str, Any]
-
-
-def payload(
-    *,
-    session: str | None = "visit-1",
-    source: str = "web-shop",
-    events: list[Json] | None = None,
-    **extra: Any,
-) -> Json:
-    body: Json = {"source": {"id": source}, "events": events or [{"type": "page-view"}]}
-    if session is not None:
-        body["session"] = {"id": session}
-    return {**body, **extra}
-
-
-def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/events", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            return items
+# payloads here carry session "visit-1" unless they say otherwise
+payload = partial(helpers.payload, session="visit-1")
 
 
 def assert_nothing_stored(
@@ -52,32 +29,10 @@ def assert_nothing_stored(
     assert client.get(f"/api/sessions/{session_id}", headers=admin).status_code == 404
 
 
-def new_source(client: TestClient, admin: dict[str, str], source_id: str, **fields: Any) -> str:
-    body = {"id": source_id, "bridges": ["rest", "webhook"], **fields}
-    response = client.post("/api/sources", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    return source_id
-
-
 def assert_process_time(response: Any) -> None:
     value = response.headers.get("x-process-time")
     assert value is not None, f"no x-process-time on {response.status_code}"
     assert float(value) >= 0
-
-
-def assert_validation_error(response: Any, loc: list[str | int] | None = None) -> list[Json]:
-    """A 422 whose detail is a list of {loc, msg, type}; `loc` must be among them."""
-    assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert isinstance(detail, list) and detail
-    for item in detail:
-        assert {"loc", "msg", "type"} <= set(item)
-        assert isinstance(item["loc"], list) and item["loc"][0] == "body"
-        assert isinstance(item["msg"], str) and item["msg"]
-        assert isinstance(item["type"], str) and item["type"]
-    if loc is not None:
-        assert loc in [item["loc"] for item in detail], detail
-    return detail
 
 
 # --- 401 ----------------------------------------------------------------------------

@@ -7,73 +7,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import Json, all_events, get_json, new_source, parse_time, payload, track
 from tests.conftest import FIXTURES
-
-Json = dict[str, Any]
-
-
-def payload(
-    *,
-    session: str | None = None,
-    profile: str | None = None,
-    source: str = "web-shop",
-    events: list[Json] | None = None,
-    options: Json | None = None,
-) -> Json:
-    body: Json = {"source": {"id": source}, "events": events or [{"type": "page-view"}]}
-    if session is not None:
-        body["session"] = {"id": session}
-    if profile is not None:
-        body["profile"] = {"id": profile}
-    if options is not None:
-        body["options"] = options
-    return body
-
-
-def track(client: TestClient, body: Json, **params: str) -> Json:
-    response = client.post("/track", json=body, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/events", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            return items
 
 
 def status_of(client: TestClient, admin: dict[str, str], path: str) -> int:
     return client.get(path, headers=admin).status_code
-
-
-def get_json(client: TestClient, admin: dict[str, str], path: str) -> Json:
-    response = client.get(path, headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def new_source(client: TestClient, admin: dict[str, str], source_id: str, **fields: Any) -> str:
-    body = {"id": source_id, "bridges": ["rest", "webhook"], **fields}
-    response = client.post("/api/sources", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    return source_id
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 TWO_EVENTS = [{"type": "page-view"}, {"type": "product-view", "properties": {"sku": "A"}}]

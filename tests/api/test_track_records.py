@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.api.helpers import Json, all_events, get_json
 from tests.conftest import FIXTURES
 
-Json = dict[str, Any]
 BROWSER = json.loads((FIXTURES / "browser.json").read_text())
 SESSION_ID = BROWSER["session"]["id"]
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -48,26 +47,6 @@ SESSION_KEYS = {
     "context",
     "properties",
 }
-
-
-def get_json(client: TestClient, admin: dict[str, str], path: str) -> Json:
-    response = client.get(path, headers=admin)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/events", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            return items
 
 
 def track_browser(client: TestClient, **headers: str) -> Json:

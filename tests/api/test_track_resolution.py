@@ -7,80 +7,27 @@ system events, observed only through HTTP (the collector and the admin reads).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
+import pytest
 from fastapi.testclient import TestClient
 
 from kith.storage.ports import VisitUnit
+from tests.api.helpers import (
+    all_events,
+    get_profile,
+    get_session,
+    new_source,
+    parse_time,
+    payload,
+    track,
+)
 
 SYSTEM_TYPES = ["profile-created", "session-opened", "visit-started"]
-Json = dict[str, Any]
 
 
-def payload(
-    *,
-    session: str | None = None,
-    profile: str | None = None,
-    source: str = "web-shop",
-    events: list[Json] | None = None,
-) -> Json:
-    body: Json = {"source": {"id": source}, "events": events or [{"type": "page-view"}]}
-    if session is not None:
-        body["session"] = {"id": session}
-    if profile is not None:
-        body["profile"] = {"id": profile}
-    return body
-
-
-def track(client: TestClient, body: Json, **params: str) -> Json:
-    response = client.post("/track", json=body, params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def all_events(client: TestClient, admin: dict[str, str], **filters: str) -> list[Json]:
-    """Every stored event matching the filters, following the cursor."""
-    items: list[Json] = []
-    cursor: str | None = None
-    while True:
-        params = {**filters, "limit": "1000", **({"cursor": cursor} if cursor else {})}
-        response = client.get("/api/events", params=params, headers=admin)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        items.extend(page["items"])
-        cursor = page["next"]
-        if not cursor:
-            return items
-
-
-def get_profile(client: TestClient, admin: dict[str, str], profile_id: str) -> Json | None:
-    response = client.get(f"/api/profiles/{profile_id}", headers=admin)
-    if response.status_code == 404:
-        return None
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def get_session(client: TestClient, admin: dict[str, str], session_id: str) -> Json | None:
-    response = client.get(f"/api/sessions/{session_id}", headers=admin)
-    if response.status_code == 404:
-        return None
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def parse_time(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0
-    return parsed
-
-
-def new_source(client: TestClient, admin: dict[str, str], source_id: str, **fields: Any) -> str:
-    body = {"id": source_id, "bridges": ["rest", "webhook"], **fields}
-    response = client.post("/api/sources", json=body, headers=admin)
-    assert response.status_code == 201, response.text
-    return source_id
+@pytest.fixture
+def crm_source(client: TestClient, admin: dict[str, str]) -> str:
+    """A source whose payload profile ids are taken as given (static_profile_id)."""
+    return new_source(client, admin, "crm", static_profile_id=True)
 
 
 # --- no session id --------------------------------------------------------------
@@ -157,13 +104,18 @@ def merge_by_hand(client: TestClient, survivor: str, merged: str) -> None:
     client.portal.call(write)  # type: ignore[union-attr]
 
 
-def test_unknown_session_with_id_found_in_a_profiles_ids_uses_that_profile(
-    client: TestClient, admin: dict[str, str]
-) -> None:
-    new_source(client, admin, "crm", static_profile_id=True)
+def merged_crm_profiles(client: TestClient) -> None:
+    """Profiles crm-a (session s-a) and crm-b (session s-b) from the crm source,
+    then crm-b merged into crm-a."""
     track(client, payload(source="crm", session="s-a", profile="crm-a"))
     track(client, payload(source="crm", session="s-b", profile="crm-b"))
     merge_by_hand(client, "crm-a", "crm-b")
+
+
+def test_unknown_session_with_id_found_in_a_profiles_ids_uses_that_profile(
+    client: TestClient, admin: dict[str, str], crm_source: str
+) -> None:
+    merged_crm_profiles(client)
     survivor = get_profile(client, admin, "crm-b")
     assert survivor is not None and survivor["id"] == "crm-a"
 
@@ -197,10 +149,8 @@ def test_unknown_session_with_unknown_profile_id_creates_a_fresh_profile(
 
 
 def test_static_profile_id_source_creates_exactly_that_id_and_reuses_it(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], crm_source: str
 ) -> None:
-    new_source(client, admin, "crm", static_profile_id=True)
-
     first = track(client, payload(source="crm", session="visit-1", profile="crm-42"))
 
     assert first["profile"] == {"id": "crm-42"}
@@ -223,10 +173,8 @@ def test_static_profile_id_source_creates_exactly_that_id_and_reuses_it(
 
 
 def test_static_profile_id_source_without_profile_id_creates_a_fresh_profile(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], crm_source: str
 ) -> None:
-    new_source(client, admin, "crm", static_profile_id=True)
-
     response = track(client, payload(source="crm", session="visit-1"))
 
     profile_id = response["profile"]["id"]
@@ -259,9 +207,8 @@ def test_known_session_keeps_its_profile_whatever_the_payload_says(
 
 
 def test_known_session_ignores_the_payload_profile_id_on_a_static_source(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], crm_source: str
 ) -> None:
-    new_source(client, admin, "crm", static_profile_id=True)
     track(client, payload(source="crm", session="visit-1", profile="crm-1"))
 
     response = track(client, payload(source="crm", session="visit-1", profile="crm-2"))
@@ -271,12 +218,9 @@ def test_known_session_ignores_the_payload_profile_id_on_a_static_source(
 
 
 def test_known_session_whose_profile_was_merged_is_rebound_to_the_survivor(
-    client: TestClient, admin: dict[str, str]
+    client: TestClient, admin: dict[str, str], crm_source: str
 ) -> None:
-    new_source(client, admin, "crm", static_profile_id=True)
-    track(client, payload(source="crm", session="s-a", profile="crm-a"))
-    track(client, payload(source="crm", session="s-b", profile="crm-b"))
-    merge_by_hand(client, "crm-a", "crm-b")
+    merged_crm_profiles(client)
 
     response = track(client, payload(source="crm", session="s-b"))
 
@@ -342,7 +286,7 @@ def test_a_new_session_counts_a_visit(
     assert visit["count"] == 1
     assert visit["last"] is None
     assert isinstance(visit["current"], str)
-    parse_time(visit["current"])
+    parse_time(visit["current"], require_utc=True)
     assert first["stats"]["visits"] == 1
 
     track(client, payload(session="visit-2", profile=profile_id))
@@ -352,7 +296,9 @@ def test_a_new_session_counts_a_visit(
     visit2 = second["metadata"]["time"]["visit"]
     assert visit2["count"] == 2
     assert visit2["last"] == visit["current"]
-    assert parse_time(visit2["current"]) >= parse_time(visit2["last"])
+    assert parse_time(visit2["current"], require_utc=True) >= parse_time(
+        visit2["last"], require_utc=True
+    )
     assert second["stats"]["visits"] == 2
 
 

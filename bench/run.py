@@ -46,12 +46,50 @@ from bench.baseline import UVICORN_OPTIONS
 SCENARIOS_DIR = BENCH_DIR / "scenarios"
 NEW_VISITOR = SCENARIOS_DIR / "new_visitor.lua"
 RETURNING_VISITOR = SCENARIOS_DIR / "returning_visitor.lua"
-#: Sessions each wrk thread keeps in returning_visitor.lua (its POOL).
+BULK = SCENARIOS_DIR / "bulk.lua"
+WEBHOOK_GET = SCENARIOS_DIR / "webhook_get.lua"
+PUT_BATCH = SCENARIOS_DIR / "put_batch.lua"
+#: Sessions each wrk thread keeps in returning_visitor.lua and webhook_get.lua (POOL).
 RETURNING_POOL = 1000
 SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
 
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
+GOAL_BULK_EVENTS_PER_S = 50_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class KithScenario:
+    """One wrk scenario run against Kith.
+
+    `variant` is the hex digit the script puts at the start of the fourth group of
+    its session ids (see `_common.uuid`), so its rows can be told apart in the store.
+    With `pooled`, the warm-up runs the script with the measured run's seed until
+    every thread walked its pool of RETURNING_POOL sessions once; otherwise the
+    warm-up is one run with another seed (fresh ids). `events_per_session` is how many
+    of the payloads' events each fresh session gets (None: all of a request's).
+    `timeout` is wrk's `--timeout` in seconds (None: wrk's default, 2 s); latencies
+    above it are not recorded by wrk but counted as timeout errors.
+    """
+
+    name: str
+    script: Path
+    path: str
+    variant: str
+    pooled: bool = False
+    events_per_session: int | None = None
+    timeout: int | None = None
+
+
+KITH_SCENARIOS = (
+    KithScenario("new_visitor", NEW_VISITOR, "/track", "8"),
+    KithScenario("returning_visitor", RETURNING_VISITOR, "/track", "9", pooled=True),
+    KithScenario("bulk", BULK, "/track", "a"),
+    # the script builds each path itself; wrk only needs a URL on the host
+    KithScenario("webhook_get", WEBHOOK_GET, "/collect/page-view/bench-web", "b", pooled=True),
+    # 50 payloads handled one after another: ~1.5 s a request at -c64, close to 2 s
+    KithScenario("put_batch", PUT_BATCH, "/track", "c", events_per_session=1, timeout=10),
+)
 
 SERVER_CORE = 0
 CLIENT_CORE = 1
@@ -332,13 +370,21 @@ def wrk_version() -> str:
     return first[0].split(" Copyright")[0].strip() if first else "unknown"
 
 
-def run_wrk(script: Path, url: str, seconds: int, seed: int, shape: LoadShape) -> WrkReport:
+def run_wrk(
+    script: Path,
+    url: str,
+    seconds: int,
+    seed: int,
+    shape: LoadShape,
+    timeout: int | None = None,
+) -> WrkReport:
     command = [
         *pinned(CLIENT_CORE, shape),
         "wrk",
         f"-t{shape.threads}",
         f"-c{shape.connections}",
         f"-d{seconds}s",
+        *([f"--timeout={timeout}s"] if timeout else []),
         "--latency",
         "-s",
         str(script),
@@ -347,7 +393,7 @@ def run_wrk(script: Path, url: str, seconds: int, seed: int, shape: LoadShape) -
         str(seed),
     ]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+        command, capture_output=True, text=True, timeout=seconds + (timeout or 0) + 60, check=False
     )
     for line in done.stdout.splitlines():
         if line.startswith("JSON:"):
@@ -469,18 +515,19 @@ def create_source(server: Server, admin_key: str) -> None:
         raise BenchError(f"creating source {SOURCE['id']!r} answered HTTP {status}: {body!r}")
 
 
-def warm_returning(url: str, seed: int, shape: LoadShape) -> int:
-    """Run returning_visitor with `seed` until every thread walked its whole pool once."""
+def warm_pool(scenario: KithScenario, url: str, seed: int, shape: LoadShape) -> list[WrkReport]:
+    """Run a pooled scenario with `seed` until every thread walked its whole pool once."""
     needed = shape.threads * RETURNING_POOL
     seconds = max(shape.warmup, 1)
+    runs: list[WrkReport] = []
     for _ in range(4):
-        report = run_wrk(RETURNING_VISITOR, url, seconds, seed, shape)
-        if report["requests"] >= needed * 1.2:
-            return report["requests"]
+        runs.append(run_wrk(scenario.script, url, seconds, seed, shape, scenario.timeout))
+        if runs[-1]["requests"] >= needed * 1.2:
+            return runs
         seconds *= 2
     raise BenchError(
-        f"returning_visitor warm-up made only {report['requests']} requests in {seconds // 2} s;"
-        f" {needed} are needed to create every session of the pool"
+        f"{scenario.name} warm-up made only {runs[-1]['requests']} requests in"
+        f" {seconds // 2} s; {needed} are needed to create every session of the pool"
     )
 
 
@@ -502,50 +549,118 @@ def bench_kith(
         str(data_dir),
     ]
     results: list[ScenarioResult] = []
+    runs: dict[str, list[WrkReport]] = {}
     with serve("kith", command, kith_env(admin_key), port, scratch) as server:
         health = wait_healthz(server)
         create_source(server, admin_key)
-        url = f"{server.base_url}/track"
-
-        seed = secrets.randbits(31)
-        say(f"kith: new_visitor warm-up {shape.warmup} s")
-        warm = run_wrk(NEW_VISITOR, url, shape.warmup, seed, shape) if shape.warmup else None
-        say(f"kith: new_visitor for {shape.seconds} s")
-        report = run_wrk(NEW_VISITOR, url, shape.seconds, seed + 1, shape)
-        results.append(
-            summarise(
-                "new_visitor",
-                "kith",
-                NEW_VISITOR,
-                report,
-                baseline_rps,
-                server.peak_rss_mb(),
-                warm["requests"] if warm else 0,
+        for scenario in KITH_SCENARIOS:
+            url = server.base_url + scenario.path
+            seed = secrets.randbits(31)
+            if scenario.pooled:
+                say(f"kith: {scenario.name} warm-up (creates the session pool)")
+                warm = warm_pool(scenario, url, seed, shape)
+            else:
+                say(f"kith: {scenario.name} warm-up {shape.warmup} s")
+                warm = (
+                    [run_wrk(scenario.script, url, shape.warmup, seed, shape, scenario.timeout)]
+                    if shape.warmup
+                    else []
+                )
+                seed += 1
+            say(f"kith: {scenario.name} for {shape.seconds} s")
+            report = run_wrk(scenario.script, url, shape.seconds, seed, shape, scenario.timeout)
+            runs[scenario.name] = [*warm, report]
+            results.append(
+                summarise(
+                    scenario.name,
+                    "kith",
+                    scenario.script,
+                    report,
+                    baseline_rps,
+                    server.peak_rss_mb(),
+                    sum(r["requests"] for r in warm),
+                )
             )
-        )
-
-        pool_seed = secrets.randbits(31)
-        say("kith: returning_visitor warm-up (creates the session pool)")
-        warmed = warm_returning(url, pool_seed, shape)
-        say(f"kith: returning_visitor for {shape.seconds} s")
-        report = run_wrk(RETURNING_VISITOR, url, shape.seconds, pool_seed, shape)
-        results.append(
-            summarise(
-                "returning_visitor",
-                "kith",
-                RETURNING_VISITOR,
-                report,
-                baseline_rps,
-                server.peak_rss_mb(),
-                warmed,
-            )
-        )
-        info = {
+        info: dict[str, Any] = {
             "healthz": health,
             "peak_rss_mb": server.peak_rss_mb(),
             "store_mb": _store_sizes_mb(data_dir),
         }
+    # after the server stopped: every answered request must have left its events
+    info["stored"] = check_store(data_dir / "kith.db", runs, shape)
     return results, info
+
+
+def check_store(
+    db_path: Path, runs: dict[str, list[WrkReport]], shape: LoadShape
+) -> list[dict[str, Any]]:
+    """Compare each scenario's stored events (by the variant of its session ids) with
+    what its wrk runs (warm-ups included) were answered.
+
+    Each answered request must have stored its `events_per_request` events; requests
+    still in flight when a wrk run ended (at most one per connection) may have
+    stored theirs too. A scenario with fresh sessions must have exactly
+    `events_per_request` events in every session (no half-stored request); a pooled
+    one must have touched exactly threads x RETURNING_POOL sessions.
+    """
+    found: dict[str, tuple[int, int, int, int]] = {}
+    types: dict[str, dict[str, int]] = {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            per_session = (
+                "SELECT substr(session_id, 20, 1) AS variant, count(*) AS n FROM events"
+                " WHERE source_id = ? AND session_id IS NOT NULL GROUP BY session_id"
+            )
+            for variant, sessions, events, least, most in conn.execute(
+                "SELECT variant, count(*), sum(n), min(n), max(n)"
+                f" FROM ({per_session}) GROUP BY variant",
+                (SOURCE["id"],),
+            ):
+                found[variant] = (sessions, events, least, most)
+            for variant, kind, count in conn.execute(
+                "SELECT substr(session_id, 20, 1), type, count(*) FROM events"
+                " WHERE source_id = ? AND session_id IS NOT NULL GROUP BY 1, 2",
+                (SOURCE["id"],),
+            ):
+                types.setdefault(variant, {})[kind] = count
+    except sqlite3.Error as exc:
+        say(f"could not read the store to check it: {exc}")
+        return [{"scenario": name, "ok": False, "error": str(exc)} for name in runs]
+    checks: list[dict[str, Any]] = []
+    for scenario in KITH_SCENARIOS:
+        reports = runs.get(scenario.name)
+        if not reports:
+            continue
+        per_request = reports[-1]["events_per_request"]
+        answered = sum(r["requests"] - r["errors"]["status"] for r in reports)
+        low = answered * per_request
+        high = low + len(reports) * shape.connections * per_request
+        sessions, events, least, most = found.get(scenario.variant, (0, 0, 0, 0))
+        ok = low <= events <= high
+        if scenario.pooled:
+            expected_sessions = shape.threads * RETURNING_POOL
+            ok = ok and sessions == expected_sessions
+            expect = f"{expected_sessions:,} sessions"
+        else:
+            per_session = scenario.events_per_session or per_request
+            ok = ok and least == most == per_session
+            expect = f"{per_session} events per session"
+        checks.append(
+            {
+                "scenario": scenario.name,
+                "answered_requests": answered,
+                "events_expected_min": low,
+                "events_expected_max": high,
+                "events_stored": events,
+                "sessions": sessions,
+                "events_per_session_min": least,
+                "events_per_session_max": most,
+                "events_by_type": types.get(scenario.variant, {}),
+                "expect": expect,
+                "ok": ok,
+            }
+        )
+    return checks
 
 
 def _store_sizes_mb(data_dir: Path) -> dict[str, float]:
@@ -571,6 +686,14 @@ def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
                     "goal": f"new_visitor req/s >= {GOAL_RATIO}x baseline",
                     "value": ratio,
                     "met": ratio >= GOAL_RATIO,
+                }
+            )
+        if name == "bulk":
+            checks.append(
+                {
+                    "goal": f"bulk events/s >= {GOAL_BULK_EVENTS_PER_S:,.0f}",
+                    "value": result["events_per_s"],
+                    "met": result["events_per_s"] >= GOAL_BULK_EVENTS_PER_S,
                 }
             )
         checks.append(
@@ -658,6 +781,29 @@ def to_markdown(results: dict[str, Any]) -> str:
             for r in scenarios
         ]
         lines += ["## HTTP scenarios", "", markdown_table(headers, rows), ""]
+    stored = (results.get("kith") or {}).get("stored") or []
+    if stored:
+        lines += [
+            "## Stored data (read from the store after the run)",
+            "",
+            "Own events (source `bench-web`) of each scenario's sessions against its answered"
+            " requests, warm-ups included; requests in flight when a wrk run ended may add"
+            " up to one request per connection.",
+            "",
+            markdown_table(
+                [
+                    "scenario",
+                    "answered requests",
+                    "events expected",
+                    "events stored",
+                    "sessions",
+                    "expect",
+                    "check",
+                ],
+                [_stored_row(c) for c in stored],
+            ),
+            "",
+        ]
     if results.get("kith_error"):
         lines += ["## Kith part failed", "", "```", str(results["kith_error"]), "```", ""]
     checks = results["goals"]
@@ -679,8 +825,41 @@ def to_markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _stored_row(check: dict[str, Any]) -> list[str]:
+    if "error" in check:
+        return [check["scenario"], "-", "-", "-", "-", check["error"], "**failed**"]
+    low, high = check["events_expected_min"], check["events_expected_max"]
+    return [
+        check["scenario"],
+        f"{check['answered_requests']:,}",
+        f"{low:,} to {high:,}",
+        f"{check['events_stored']:,}",
+        f"{check['sessions']:,}",
+        check["expect"],
+        "ok" if check["ok"] else "**failed**",
+    ]
+
+
+def stored_ok(results: dict[str, Any]) -> bool:
+    return all(c["ok"] for c in (results.get("kith") or {}).get("stored") or [])
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
+
+
+def _goal_line(axis: Any, value: float, label: str) -> None:
+    axis.axhline(value, color="#d9822b", linestyle="--", linewidth=1)
+    axis.text(
+        0.99,
+        value,
+        label,
+        transform=axis.get_yaxis_transform(),
+        color="#d9822b",
+        fontsize=8,
+        ha="right",
+        va="bottom",
+    )
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
@@ -692,7 +871,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     scenarios: list[ScenarioResult] = results["scenarios"]
     names = [r["scenario"] for r in scenarios]
     colours = ["#9e9e9e" if r["server"] != "kith" else "#3f7fbf" for r in scenarios]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
+    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.6))
     rps = [r["requests_per_s"] for r in scenarios]
     left.bar(names, rps, color=colours)
     left.set_title("throughput (req/s, higher is better)")
@@ -700,35 +879,24 @@ def chart(results: dict[str, Any], path: Path) -> None:
         left.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
     baseline = results["baseline_rps"]
     if baseline:
-        left.axhline(baseline * GOAL_RATIO, color="#d9822b", linestyle="--", linewidth=1)
-        left.text(
-            0.99,
-            baseline * GOAL_RATIO,
-            f"goal {GOAL_RATIO}x baseline",
-            transform=left.get_yaxis_transform(),
-            color="#d9822b",
-            fontsize=8,
-            ha="right",
-            va="bottom",
-        )
+        _goal_line(left, baseline * GOAL_RATIO, f"new_visitor goal {GOAL_RATIO}x baseline")
+    eps = [r["events_per_s"] for r in scenarios]
+    middle.bar(names, eps, color=colours)
+    middle.set_title("events/s (payload events, higher is better)")
+    for x, value in enumerate(eps):
+        middle.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
+    if "bulk" in names:
+        _goal_line(middle, GOAL_BULK_EVENTS_PER_S, f"bulk goal {GOAL_BULK_EVENTS_PER_S:,.0f}")
     p99 = [r["p99_ms"] for r in scenarios]
     right.bar(names, p99, color=colours)
     right.set_title("p99 latency (ms, lower is better)")
-    right.axhline(GOAL_P99_MS, color="#d9822b", linestyle="--", linewidth=1)
-    right.text(
-        0.99,
-        GOAL_P99_MS,
-        f"goal {GOAL_P99_MS:g} ms",
-        transform=right.get_yaxis_transform(),
-        color="#d9822b",
-        fontsize=8,
-        ha="right",
-        va="bottom",
-    )
+    _goal_line(right, GOAL_P99_MS, f"goal {GOAL_P99_MS:g} ms")
     for x, value in enumerate(p99):
         right.annotate(f"{value:.1f}", (x, value), ha="center", va="bottom", fontsize=8)
-    for axis in (left, right):
-        axis.tick_params(axis="x", labelsize=8)
+    for axis in (left, middle, right):
+        axis.tick_params(axis="x", labelsize=8, labelrotation=30)
+        for label in axis.get_xticklabels():
+            label.set_horizontalalignment("right")
     meta = results["meta"]
     figure.suptitle(f"Kith on SQLite, {meta['date']} (-c{meta['load']['connections']})")
     figure.tight_layout()
@@ -860,6 +1028,9 @@ def main(argv: list[str] | None = None) -> int:
     for path in written:
         say(f"wrote {path.relative_to(REPO_DIR) if path.is_relative_to(REPO_DIR) else path}")
     if failed:
+        return 1
+    if not stored_ok(results):
+        say("the stored data does not match the answered requests (see the .md)")
         return 1
     if args.check and not all(c["met"] for c in results["goals"]):
         return 1

@@ -13,7 +13,7 @@ from kith.app import build_app
 from kith.config import Settings
 
 ADMIN_KEY = "kith_testadmin_0123456789abcdef"
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture

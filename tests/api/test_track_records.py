@@ -1,7 +1,7 @@
 """POST /track: what is stored. Session enrichment and event records.
 
 Black-box tests of API.md section 1 and the Session / Event shapes of section
-2, driven by the browser snippet's payload in /work/shared/fixtures/browser.json."""
+2, driven by the browser snippet's payload in tests/fixtures/browser.json."""
 
 from __future__ import annotations
 

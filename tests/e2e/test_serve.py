@@ -10,7 +10,7 @@ import httpx2 as httpx
 
 from tests.e2e.conftest import KITH, Server, create_source
 
-MINIMAL = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "minimal.json"
+MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "minimal.json"
 
 
 def test_health_reports_the_embedded_store(server: Server) -> None:

@@ -11,7 +11,7 @@ from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from tests.tracking.test_geo import LONDON_GEO, write_city_db
 from tests.tracking.test_useragent import GOOGLEBOT, IPHONE
 
-FIXTURES = Path(__file__).parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"),)
 
 

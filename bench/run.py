@@ -607,13 +607,13 @@ def check_store(
     types: dict[str, dict[str, int]] = {}
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
-            per_session = (
+            by_session = (
                 "SELECT substr(session_id, 20, 1) AS variant, count(*) AS n FROM events"
                 " WHERE source_id = ? AND session_id IS NOT NULL GROUP BY session_id"
             )
             for variant, sessions, events, least, most in conn.execute(
                 "SELECT variant, count(*), sum(n), min(n), max(n)"
-                f" FROM ({per_session}) GROUP BY variant",
+                f" FROM ({by_session}) GROUP BY variant",
                 (SOURCE["id"],),
             ):
                 found[variant] = (sessions, events, least, most)

@@ -32,7 +32,14 @@ StorageUrl = Annotated[
 
 def settings_from(**overrides: Any) -> Settings:
     """Environment first, then the command-line flags that were given."""
-    return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
+    if settings.storage_kind == "postgresql":
+        console.print(
+            "[red]The PostgreSQL engine is not part of this version of Kith.[/red] "
+            "Leave --storage / KITH_STORAGE_URL empty to use the embedded store."
+        )
+        raise typer.Exit(2)
+    return settings
 
 
 def with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:

@@ -93,3 +93,21 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
         [*KITH, "migrate", "--data-dir", str(tmp_path)], capture_output=True, text=True, check=True
     )
     assert "up to date" in again.stdout
+
+
+def test_postgresql_url_is_refused_with_a_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *KITH,
+            "serve",
+            "--storage",
+            "postgresql://kith@127.0.0.1/test",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "embedded store" in result.stdout and "Traceback" not in result.stderr

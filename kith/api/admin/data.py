@@ -19,31 +19,29 @@ Id = Annotated[str, Path(max_length=256)]
 Document = dict[str, Any]
 
 
+def found(document: Document | None, what: str, key: str) -> Document:
+    if document is None:
+        raise NotFound(f"{what} {key!r} not found")
+    return document
+
+
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any])
 async def get_profile(profile_id: Id, request: Request) -> Document:
     """A profile by its id or any id in its `ids` (merged ids too)."""
     storage = services_of(request).storage
     current = await storage.resolve_profile_id(profile_id.strip()) or profile_id.strip()
-    profile = await storage.get_profile(current)
-    if profile is None:
-        raise NotFound(f"Profile {profile_id!r} not found")
-    return profile
+    return found(await storage.get_profile(current), "Profile", profile_id)
 
 
 @router.get("/sessions/{session_id}", response_model=dict[str, Any])
 async def get_session(session_id: Id, request: Request) -> Document:
     session = await services_of(request).storage.get_session(session_id.strip())
-    if session is None:
-        raise NotFound(f"Session {session_id!r} not found")
-    return session
+    return found(session, "Session", session_id)
 
 
 @router.get("/events/{event_id}", response_model=dict[str, Any])
 async def get_event(event_id: Id, request: Request) -> Document:
-    event = await services_of(request).storage.get_event(event_id.strip())
-    if event is None:
-        raise NotFound(f"Event {event_id!r} not found")
-    return event
+    return found(await services_of(request).storage.get_event(event_id.strip()), "Event", event_id)
 
 
 @router.get("/events", response_model=ListPage[dict[str, Any]])

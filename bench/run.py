@@ -599,8 +599,8 @@ def check_store(
 
     Each answered request must have stored its `events_per_request` events; requests
     still in flight when a wrk run ended (at most one per connection) may have
-    stored theirs too. A scenario with fresh sessions must have exactly
-    `events_per_request` events in every session (no half-stored request); a pooled
+    stored theirs too. A scenario with fresh sessions must have exactly its
+    `events_per_session` events in every session (no half-stored request); a pooled
     one must have touched exactly threads x RETURNING_POOL sessions.
     """
     found: dict[str, tuple[int, int, int, int]] = {}

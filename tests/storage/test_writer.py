@@ -127,3 +127,24 @@ async def test_a_failing_commit_fails_every_unit_of_its_batch(db: Path) -> None:
     finally:
         writer.close()
     assert count(db) == 1
+
+
+async def test_a_full_queue_refuses_instead_of_growing(db: Path) -> None:
+    from kith.domain.errors import Overloaded
+
+    gate = threading.Event()
+    writer = GroupCommitWriter(lambda: connect(db), max_queue=2)
+    writer.start()
+    try:
+        blocker = asyncio.ensure_future(writer.submit(lambda conn: gate.wait(5)))
+        await asyncio.sleep(0.05)  # the writer holds the blocker; the queue is empty
+        queued = [asyncio.ensure_future(writer.submit(insert(f"q{i}"))) for i in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(Overloaded):
+            await writer.submit(insert("refused"))
+        gate.set()
+        await blocker
+        assert await asyncio.gather(*queued) == ["q0", "q1"]
+    finally:
+        writer.close()
+    assert count(db) == 2

@@ -20,7 +20,7 @@ from kith.domain.event import (
     visible_headers,
 )
 from kith.domain.ids import new_id
-from kith.domain.payload import TrackerPayload
+from kith.domain.payload import EventPayload, TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch
 from kith.domain.session import bind, merge_into, new_session
 from kith.domain.source import INTERNAL_SOURCE_ID, Bridge, Source
@@ -171,47 +171,17 @@ class Tracker:
 
         event_ids, fresh = await self._event_ids(payload, save_events)
         if save_events:
-            request = {"headers": visible_headers(dict(info.headers)), "ip": ip}
-            for kind, properties in system:
-                unit.events.append(
-                    build_event(
-                        event_id=new_id(),
-                        event_type=kind,
-                        source_id=INTERNAL_SOURCE_ID,
-                        channel=source.channel,
-                        now=now,
-                        created=None,
-                        session=session,
-                        profile_id=profile_id,
-                        profile_less=profile_less,
-                        properties=properties,
-                        context={},
-                        tags=[],
-                        request=request,
-                        page=None,
-                    )
-                )
-            for index in fresh:
-                event = payload.events[index]
-                created = event.time.create if event.time and event.time.create else None
-                unit.events.append(
-                    build_event(
-                        event_id=event_ids[index],
-                        event_type=event.type,
-                        source_id=source.id,
-                        channel=source.channel,
-                        now=now,
-                        created=iso(created) if created else None,
-                        session=session,
-                        profile_id=profile_id,
-                        profile_less=profile_less,
-                        properties=event.properties,
-                        context=event.context,
-                        tags=event.tags,
-                        request=request,
-                        page=event.context.get("page") or payload.context.get("page"),
-                    )
-                )
+            unit.events = _event_records(
+                payload,
+                source,
+                session,
+                profile_id,
+                profile_less=profile_less,
+                now=now,
+                request={"headers": visible_headers(dict(info.headers)), "ip": ip},
+                system=system,
+                own=[(event_ids[index], payload.events[index]) for index in fresh],
+            )
         if profile is not None and save_profile:
             touch(profile, now)
             unit.profile = profile
@@ -245,3 +215,56 @@ class Tracker:
                 known.add(event_id)
                 fresh.append(index)
         return ids, fresh
+
+
+def _event_records(
+    payload: TrackerPayload,
+    source: Source,
+    session: Document | None,
+    profile_id: str | None,
+    *,
+    profile_less: bool,
+    now: str,
+    request: Document,
+    system: list[tuple[str, dict[str, Any]]],
+    own: list[tuple[str, EventPayload]],
+) -> list[Document]:
+    """The system events first, then the payload's own events not stored before."""
+    common: dict[str, Any] = {
+        "channel": source.channel,
+        "now": now,
+        "session": session,
+        "profile_id": profile_id,
+        "profile_less": profile_less,
+        "request": request,
+    }
+    records = [
+        build_event(
+            event_id=new_id(),
+            event_type=kind,
+            source_id=INTERNAL_SOURCE_ID,
+            created=None,
+            properties=properties,
+            context={},
+            tags=[],
+            page=None,
+            **common,
+        )
+        for kind, properties in system
+    ]
+    for event_id, event in own:
+        created = event.time.create if event.time and event.time.create else None
+        records.append(
+            build_event(
+                event_id=event_id,
+                event_type=event.type,
+                source_id=source.id,
+                created=iso(created) if created else None,
+                properties=event.properties,
+                context=event.context,
+                tags=event.tags,
+                page=event.context.get("page") or payload.context.get("page"),
+                **common,
+            )
+        )
+    return records

@@ -58,4 +58,27 @@ function M.report(summary, latency, events_per_request)
     p[50], p[90], p[95], p[99]))
 end
 
+-- The Tracardi browser snippet's user agent (from shared/fixtures/browser.json).
+M.USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+  .. "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+-- A random id prefix per run and thread, so ids never repeat across runs on one store.
+function M.fresh_prefix(args)
+  math.randomseed(M.seed(args) * 7919 + (thread_id or 0) * 104729 + os.time())
+  return math.random(0, 0x7fffffff)
+end
+
+-- A pool of `count` ids derived from the seed alone (the same every run with that
+-- seed, so a warm-up run makes them known); seeds the random picks as well.
+function M.pool(args, variant, count)
+  local seed = M.seed(args)
+  local prefix = (seed * 7919 + 12345) % 0x7fffffff
+  local ids = {}
+  for i = 1, count do
+    ids[i] = M.uuid(prefix, thread_id or 0, variant, i)
+  end
+  math.randomseed(seed + (thread_id or 0) * 104729 + os.time())
+  return ids
+end
+
 return M

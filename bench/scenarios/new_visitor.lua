@@ -16,7 +16,7 @@ wrk.headers["Content-Type"] = "application/json"
 local TEMPLATE = '{"source":{"id":"bench-web"},"session":{"id":"@SID@"},'
   .. '"context":{"time":{"local":"2026-11-29T10:15:02.123Z","tz":"Europe/Warsaw"},'
   .. '"browser":{"local":{"browser":{"name":"chrome",'
-  .. '"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",'
+  .. '"userAgent":"' .. common.USER_AGENT .. '",'
   .. '"language":"pl-PL","platform":"Win32","cookieEnabled":true}}},'
   .. '"screen":{"local":{"width":1920,"height":1080,"innerWidth":1903,"innerHeight":961,'
   .. '"colorDepth":24,"orientation":"landscape-primary"}},'
@@ -41,9 +41,7 @@ local n = 0
 setup = common.setup
 
 function init(args)
-  -- A random prefix per run and thread: ids never repeat across runs on one store.
-  math.randomseed(common.seed(args) * 7919 + (thread_id or 0) * 104729 + os.time())
-  prefix = math.random(0, 0x7fffffff)
+  prefix = common.fresh_prefix(args)
 end
 
 function request()

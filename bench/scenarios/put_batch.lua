@@ -16,7 +16,7 @@ wrk.headers["Content-Type"] = "application/json"
 
 local TEMPLATE = '{"source":{"id":"bench-web"},"session":{"id":"@SID@"},'
   .. '"context":{"browser":{"local":{"browser":{"name":"chrome",'
-  .. '"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",'
+  .. '"userAgent":"' .. common.USER_AGENT .. '",'
   .. '"language":"pl-PL"}}}},'
   .. '"properties":{},'
   .. '"events":[{"type":"page-view","properties":{},"options":{},"context":{"page":{'
@@ -30,9 +30,7 @@ local parts = {}
 setup = common.setup
 
 function init(args)
-  -- A random prefix per run and thread: ids never repeat across runs on one store.
-  math.randomseed(common.seed(args) * 7919 + (thread_id or 0) * 104729 + os.time())
-  prefix = math.random(0, 0x7fffffff)
+  prefix = common.fresh_prefix(args)
 end
 
 function request()

@@ -25,7 +25,7 @@ local PAGES = {
 
 local TEMPLATE = '{"source":{"id":"bench-web"},"session":{"id":"@SID@"},'
   .. '"context":{"browser":{"local":{"browser":{"name":"chrome",'
-  .. '"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",'
+  .. '"userAgent":"' .. common.USER_AGENT .. '",'
   .. '"language":"pl-PL","platform":"Win32","cookieEnabled":true}}},'
   .. '"screen":{"local":{"width":1920,"height":1080,"innerWidth":1903,"innerHeight":961,'
   .. '"colorDepth":24,"orientation":"landscape-primary"}}},'
@@ -40,12 +40,7 @@ local n = 0
 setup = common.setup
 
 function init(args)
-  local seed = common.seed(args)
-  local prefix = (seed * 7919 + 12345) % 0x7fffffff
-  for i = 1, POOL do
-    sessions[i] = common.uuid(prefix, thread_id or 0, 9, i)
-  end
-  math.randomseed(seed + (thread_id or 0) * 104729 + os.time())
+  sessions = common.pool(args, 9, POOL)
   bodies_head, bodies_mid = common.split(TEMPLATE, "@SID@")
   bodies_mid, bodies_tail = common.split(bodies_mid, "@PAGE@")
 end

@@ -27,12 +27,9 @@ local n = 0
 setup = common.setup
 
 function init(args)
-  local seed = common.seed(args)
-  local prefix = (seed * 7919 + 12345) % 0x7fffffff
-  for i = 1, POOL do
-    paths[i] = PATH .. common.uuid(prefix, thread_id or 0, 0xb, i) .. QUERY
+  for i, id in ipairs(common.pool(args, 0xb, POOL)) do
+    paths[i] = PATH .. id .. QUERY
   end
-  math.randomseed(seed + (thread_id or 0) * 104729 + os.time())
 end
 
 function request()

@@ -96,10 +96,6 @@ class SQLiteStorage:
     def writer_stats(self) -> WriterStats:
         return WriterStats(self._writer.units, self._writer.commits, self._writer.queued)
 
-    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` inside the next group commit (used by bulk loaders and tests)."""
-        return await self._writer.submit(work)
-
     # reads -----------------------------------------------------------------------
     def _hot_conn(self) -> sqlite3.Connection:
         if self._hot is None:

@@ -57,6 +57,15 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX events_type_time ON events (type, time)",
         "CREATE INDEX events_source_time ON events (source_id, time)",
     ],
+    # data API: sessions listed by start time, and event counts per channel
+    # answered from an index. `channel` is a virtual column computed from the
+    # stored document, so the collector's write path does not change.
+    [
+        "CREATE INDEX sessions_created ON sessions (created, id)",
+        "ALTER TABLE events ADD COLUMN channel TEXT"
+        " GENERATED ALWAYS AS (json_extract(doc, '$.metadata.channel')) VIRTUAL",
+        "CREATE INDEX events_channel_time ON events (channel, time)",
+    ],
 ]
 
 

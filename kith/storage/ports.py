@@ -39,6 +39,44 @@ class EventFilter:
     source: str | None = None
     from_: datetime | None = None
     to: datetime | None = None
+    status: str | None = None
+    tag: str | None = None
+
+
+# data API ----------------------------------------------------------------------------
+StatsInterval = Literal["minute", "hour", "day"]
+StatsBy = Literal["type", "source", "channel"]
+DataTable = Literal["profiles", "sessions", "events"]
+
+
+@dataclass(slots=True, frozen=True)
+class ProfileQuery:
+    """`q` matches ids, e-mail, phone, names and trait values; times are [from, to)."""
+
+    q: str | None = None
+    segment: str | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    visited_from: datetime | None = None
+    visited_to: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class SessionFilter:
+    profile: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class Erased:
+    """What erasing a person deleted, row counts per kind."""
+
+    profiles: int
+    ids: int
+    sessions: int
+    events: int
+    identities: int
 
 
 @dataclass(slots=True, frozen=True)
@@ -88,3 +126,26 @@ class Storage(Protocol):
     async def insert_key(self, key: ApiKey) -> None: ...
     async def delete_key(self, key_id: str) -> bool: ...
     async def has_admin_key(self) -> bool: ...
+
+    # data API: search, timelines, stats, erase, bulk export --------------------------
+    async def search_profiles(
+        self, where: ProfileQuery, cursor: str | None, limit: int
+    ) -> Page[Document]: ...
+    async def list_sessions(
+        self, where: SessionFilter, cursor: str | None, limit: int
+    ) -> Page[Document]: ...
+    async def event_stats(
+        self, interval: StatsInterval, from_: datetime, to: datetime, by: StatsBy | None
+    ) -> Document: ...
+    async def erase_profile(self, profile_id: str) -> Erased | None: ...
+    async def export_page(
+        self,
+        table: DataTable,
+        from_: datetime | None,
+        to: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Document]: ...
+    async def count_rows(
+        self, table: DataTable, from_: datetime | None, to: datetime | None
+    ) -> int: ...

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kith.api.admin import data, keys, sources
+from kith.api.admin import events, keys, profiles, sessions, sources
 
 
 def admin_router() -> APIRouter:
     router = APIRouter(prefix="/api")
     router.include_router(keys.router)
     router.include_router(sources.router)
-    router.include_router(data.router)
+    router.include_router(profiles.router)
+    router.include_router(sessions.router)
+    router.include_router(events.router)
     return router

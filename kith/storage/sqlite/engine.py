@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -20,12 +21,25 @@ import msgspec
 import orjson
 
 from kith.domain.apikey import ApiKey
-from kith.domain.clock import micros, micros_of_iso
+from kith.domain.clock import micros_of_iso
 from kith.domain.errors import Conflict
 from kith.domain.source import Source
 from kith.storage.cursor import decode_cursor, encode_cursor
 from kith.storage.locks import KeyedLocks
-from kith.storage.ports import Document, EventFilter, Page, VisitUnit, WriterStats
+from kith.storage.ports import (
+    DataTable,
+    Document,
+    Erased,
+    EventFilter,
+    Page,
+    ProfileQuery,
+    SessionFilter,
+    StatsBy,
+    StatsInterval,
+    VisitUnit,
+    WriterStats,
+)
+from kith.storage.sqlite import data_queries
 from kith.storage.sqlite.schema import migrate
 from kith.storage.sqlite.writer import GroupCommitWriter, RowWrites
 
@@ -154,41 +168,11 @@ class SQLiteStorage:
     async def list_events(
         self, where: EventFilter, cursor: str | None, limit: int
     ) -> Page[Document]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        for column, value in (
-            ("profile_id", where.profile),
-            ("session_id", where.session),
-            ("type", where.type),
-            ("source_id", where.source),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        if where.from_ is not None:
-            clauses.append("time >= ?")
-            args.append(micros(where.from_))
-        if where.to is not None:
-            clauses.append("time < ?")
-            args.append(micros(where.to))
-        if cursor:
-            time, last_row = decode_cursor(cursor, 2)
-            clauses.append("(time, rowid) < (?, ?)")
-            args.extend([time, last_row])
-        sql = "SELECT time, rowid, doc FROM events"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY time DESC, rowid DESC LIMIT ?"
-        args.append(limit + 1)
-
-        def query(conn: sqlite3.Connection) -> list[tuple[int, int, str]]:
-            return conn.execute(sql, args).fetchall()
-
-        rows = await self._read(query)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [orjson.loads(row[2]) for row in rows]
-        return Page(items, encode_cursor(rows[-1][0], rows[-1][1]) if more else None)
+        after = decode_cursor(cursor, 2) if cursor else None
+        rows = await self._read(
+            lambda conn: data_queries.list_events(conn, where, after, limit + 1)
+        )
+        return _page(rows, limit)
 
     # sources -----------------------------------------------------------------------
     async def get_source(self, source_id: str) -> Source | None:
@@ -283,6 +267,85 @@ class SQLiteStorage:
             .fetchone()
         )
         return row is not None
+
+    # data API: search, timelines, stats, erase, bulk export ----------------------------
+    async def search_profiles(
+        self, where: ProfileQuery, cursor: str | None, limit: int
+    ) -> Page[Document]:
+        after = decode_cursor(cursor, 2) if cursor else None
+
+        def query(conn: sqlite3.Connection) -> list[data_queries.Row]:
+            exact = data_queries.identity_matches(conn, where.q) if where.q else None
+            return data_queries.list_profiles(conn, where, after, limit + 1, exact or None)
+
+        return _page(await self._read(query), limit)
+
+    async def list_sessions(
+        self, where: SessionFilter, cursor: str | None, limit: int
+    ) -> Page[Document]:
+        after = decode_cursor(cursor, 2) if cursor else None
+        rows = await self._read(
+            lambda conn: data_queries.list_sessions(conn, where, after, limit + 1)
+        )
+        return _page(rows, limit)
+
+    async def event_stats(
+        self, interval: StatsInterval, from_: datetime, to: datetime, by: StatsBy | None
+    ) -> Document:
+        return await self._read(
+            lambda conn: data_queries.event_stats(conn, interval, from_, to, by)
+        )
+
+    async def erase_profile(self, profile_id: str) -> Erased | None:
+        counts = await self._writer.submit(
+            lambda conn: data_queries.erase_profile(conn, profile_id)
+        )
+        if counts is None:
+            return None
+        await asyncio.to_thread(self._truncate_wal)
+        return Erased(**counts)
+
+    def _truncate_wal(self) -> None:
+        """Checkpoint and empty the WAL, so the erased rows' old page images leave it too.
+
+        `secure_delete` zeroes them in the pages; the WAL still holds the pages as
+        they were before the delete until a checkpoint copies the new ones back and
+        the log is truncated. Best effort: if readers keep the log busy past the
+        timeout, SQLite's own checkpoints recycle it later."""
+        conn = connect(self.path, synchronous=self._synchronous)
+        try:
+            conn.execute("PRAGMA busy_timeout = 2000")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            conn.close()
+
+    async def export_page(
+        self,
+        table: DataTable,
+        from_: datetime | None,
+        to: datetime | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[Document]:
+        after = decode_cursor(cursor, 2) if cursor else None
+        rows = await self._read(
+            lambda conn: data_queries.export_rows(conn, table, from_, to, after, limit + 1)
+        )
+        return _page(rows, limit)
+
+    async def count_rows(
+        self, table: DataTable, from_: datetime | None, to: datetime | None
+    ) -> int:
+        return await self._read(lambda conn: data_queries.count_rows(conn, table, from_, to))
+
+
+def _page(rows: list[data_queries.Row], limit: int) -> Page[Document]:
+    """A page from `limit + 1` rows of (sort key, tie-break, doc): the extra row says
+    whether there is a next page, the last kept row's key is its cursor."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [orjson.loads(row[2]) for row in rows]
+    return Page(items, encode_cursor(rows[-1][0], rows[-1][1]) if more else None)
 
 
 def _key(row: tuple[str, str, str, str, str]) -> ApiKey:

@@ -1,0 +1,384 @@
+"""The data API's queries on the embedded engine: functions of a sqlite3 connection.
+
+Every list is keyset-paged: the cursor carries the sort key of the last row and a
+unique tie-break (rowid for events, id otherwise), and the next page starts
+strictly after it. No OFFSET anywhere, so page 20,000 is one index seek like page
+1, and rows inserted while someone pages neither repeat nor vanish (newer rows
+sort before the cursor and are simply not part of a walk that started earlier).
+
+Each query leads with a column an index starts with: events by (type|source|
+profile|session|channel, time), sessions by (profile_id, created, id) or
+(created, id), profiles by (updated, id). Filters that no index covers (status,
+tag, segment, visit time, text search) are evaluated on the rows the index walk
+yields, in order, until a page is full."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from kith.domain.clock import iso, micros
+from kith.storage.ports import (
+    DataTable,
+    Document,
+    EventFilter,
+    ProfileQuery,
+    SessionFilter,
+    StatsBy,
+    StatsInterval,
+)
+
+BUCKET_MICROS: dict[StatsInterval, int] = {
+    "minute": 60_000_000,
+    "hour": 3_600_000_000,
+    "day": 86_400_000_000,
+}
+_STATS_COLUMN: dict[StatsBy, str] = {"type": "type", "source": "source_id", "channel": "channel"}
+_STATS_INDEX: dict[StatsBy, str] = {
+    "type": "events_type_time",
+    "source": "events_source_time",
+    "channel": "events_channel_time",
+}
+_PHONE = re.compile(r"\+?[\d\s().-]{5,}")
+
+Row = tuple[Any, Any, str]
+
+
+@dataclass(slots=True, frozen=True)
+class Where:
+    """SQL conditions joined with AND, and their parameters in order."""
+
+    clauses: list[str]
+    args: list[Any]
+
+    def sql(self) -> str:
+        return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
+
+
+# events ----------------------------------------------------------------------------
+def event_where(where: EventFilter, after: list[Any] | None) -> Where:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (
+        ("profile_id", where.profile),
+        ("session_id", where.session),
+        ("type", where.type),
+        ("source_id", where.source),
+        ("status", where.status),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if where.from_ is not None:
+        clauses.append("time >= ?")
+        args.append(micros(where.from_))
+    if where.to is not None:
+        clauses.append("time < ?")
+        args.append(micros(where.to))
+    if where.tag is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(doc, '$.tags') WHERE value = ?)")
+        args.append(where.tag)
+    if after is not None:
+        clauses.append("(time, rowid) < (?, ?)")
+        args.extend(after)
+    return Where(clauses, args)
+
+
+def list_events(
+    conn: sqlite3.Connection, where: EventFilter, after: list[Any] | None, limit: int
+) -> list[Row]:
+    """(time, rowid, doc) newest first."""
+    cond = event_where(where, after)
+    sql = f"SELECT time, rowid, doc FROM events{cond.sql()} ORDER BY time DESC, rowid DESC LIMIT ?"
+    return conn.execute(sql, [*cond.args, limit]).fetchall()
+
+
+def event_stats(
+    conn: sqlite3.Connection,
+    interval: StatsInterval,
+    from_: datetime,
+    to: datetime,
+    by: StatsBy | None,
+) -> Document:
+    """Counts per bucket (and per group), every bucket of the range present, zeros too.
+
+    Counted from the (column, time) indexes alone, never the documents: for a
+    grouping, the distinct values are found by skipping through the index (one
+    seek per value), then each value's time range is one index range scan."""
+    width = BUCKET_MICROS[interval]
+    start, end = micros(from_), micros(to)
+    origin = start - start % width
+    counts: dict[int, dict[str | None, int]] = {}
+    if by is None:
+        rows = conn.execute(
+            "SELECT (time - ?) / ?, count(*) FROM events INDEXED BY events_time"
+            " WHERE time >= ? AND time < ? GROUP BY 1",
+            (origin, width, start, end),
+        )
+        for number, count in rows:
+            counts.setdefault(number, {})[None] = count
+    else:
+        column, index = _STATS_COLUMN[by], _STATS_INDEX[by]
+        for (value,) in conn.execute(
+            f"WITH RECURSIVE v(x) AS ("
+            f" SELECT min({column}) FROM events INDEXED BY {index}"
+            f" UNION ALL SELECT (SELECT min({column}) FROM events INDEXED BY {index}"
+            f"  WHERE {column} > v.x) FROM v WHERE v.x IS NOT NULL"
+            f") SELECT x FROM v WHERE x IS NOT NULL"
+        ).fetchall():
+            rows = conn.execute(
+                f"SELECT (time - ?) / ?, count(*) FROM events INDEXED BY {index}"
+                f" WHERE {column} = ? AND time >= ? AND time < ? GROUP BY 1",
+                (origin, width, value, start, end),
+            )
+            for number, count in rows:
+                counts.setdefault(number, {})[value] = count
+    buckets: list[Document] = []
+    for number in range(max(0, -(-(end - origin) // width))):
+        groups = counts.get(number, {})
+        bucket: Document = {
+            "time": iso(datetime.fromtimestamp((origin + number * width) / 1_000_000, UTC)),
+            "count": sum(groups.values()),
+        }
+        if by is not None:
+            bucket["groups"] = dict(sorted(groups.items(), key=lambda item: (-item[1], item[0])))
+        buckets.append(bucket)
+    return {"interval": interval, "from": iso(from_), "to": iso(to), "by": by, "buckets": buckets}
+
+
+# sessions --------------------------------------------------------------------------
+def list_sessions(
+    conn: sqlite3.Connection, where: SessionFilter, after: list[Any] | None, limit: int
+) -> list[Row]:
+    """(created, id, doc) newest first."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    if where.profile is not None:
+        clauses.append("profile_id = ?")
+        args.append(where.profile)
+    if where.from_ is not None:
+        clauses.append("created >= ?")
+        args.append(micros(where.from_))
+    if where.to is not None:
+        clauses.append("created < ?")
+        args.append(micros(where.to))
+    if after is not None:
+        clauses.append("(created, id) < (?, ?)")
+        args.extend(after)
+    cond = Where(clauses, args)
+    sql = (
+        f"SELECT created, id, doc FROM sessions{cond.sql()} ORDER BY created DESC, id DESC LIMIT ?"
+    )
+    return conn.execute(sql, [*cond.args, limit]).fetchall()
+
+
+# profiles --------------------------------------------------------------------------
+def exact_candidates(q: str) -> list[str]:
+    """The spellings an exact value may be stored under in the identity index:
+    as typed, lower-cased (e-mail), and as E.164 digits for something phone-like."""
+    text = q.strip()
+    values = {text, text.lower()}
+    if _PHONE.fullmatch(text):
+        digits = re.sub(r"\D", "", text)
+        values.update({"+" + digits, digits})
+    return sorted(value for value in values if value)
+
+
+def identity_matches(conn: sqlite3.Connection, q: str) -> list[str]:
+    """Profiles owning `q` exactly as any identity (id, e-mail, phone, any merge key).
+
+    The index is keyed (kind, value); the few kinds are skipped through first, so
+    each (kind, value) pair is a primary-key lookup rather than a scan."""
+    values = exact_candidates(q)
+    if not values:
+        return []
+    marks = ",".join("?" * len(values))
+    rows = conn.execute(
+        "WITH RECURSIVE k(x) AS (SELECT min(kind) FROM identities"
+        " UNION ALL SELECT (SELECT min(kind) FROM identities WHERE kind > k.x)"
+        " FROM k WHERE k.x IS NOT NULL)"
+        f" SELECT DISTINCT i.profile_id FROM k JOIN identities i ON i.kind = k.x"
+        f" AND i.value IN ({marks})",
+        values,
+    )
+    return [str(row[0]) for row in rows]
+
+
+def _like_pattern(q: str) -> str:
+    """`q` as it appears inside the stored JSON text, as a LIKE substring pattern."""
+    encoded = orjson.dumps(q).decode()[1:-1]
+    escaped = encoded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# the fields `q` searches, each a JSON subtree whose scalar leaves are compared
+_SEARCHED = ("$.ids", "$.data.contact.email", "$.data.contact.phone", "$.traits")
+_TEXT_MATCH = (
+    "(instr(lower(id), lower(:q)) > 0 OR "
+    "instr(lower(coalesce(json_extract(doc, '$.data.pii.firstname'), '')), lower(:q)) > 0 OR "
+    "instr(lower(coalesce(json_extract(doc, '$.data.pii.lastname'), '')), lower(:q)) > 0 OR "
+    + " OR ".join(
+        f"EXISTS (SELECT 1 FROM json_tree(doc, '{path}') AS t WHERE t.atom IS NOT NULL"
+        " AND instr(lower(t.atom), lower(:q)) > 0)"
+        for path in _SEARCHED
+    )
+    + ")"
+)
+
+
+def list_profiles(
+    conn: sqlite3.Connection,
+    where: ProfileQuery,
+    after: list[Any] | None,
+    limit: int,
+    exact: list[str] | None,
+) -> list[Row]:
+    """(updated, id, doc), most recently updated first.
+
+    `exact`: the profiles an identity lookup found for `q` (then the text search
+    is skipped); None: `q`, if any, is a case-insensitive substring search,
+    pre-filtered by a LIKE over the stored JSON so only candidate rows are parsed."""
+    clauses: list[str] = []
+    args: dict[str, Any] = {}
+    lower_bounds = []
+    if where.updated_from is not None:
+        lower_bounds.append(micros(where.updated_from))
+    if where.visited_from is not None:
+        # a visit touches the profile, so its last update is never before it
+        lower_bounds.append(micros(where.visited_from))
+        clauses.append("json_extract(doc, '$.metadata.time.visit.current') >= :visited_from")
+        args["visited_from"] = iso(where.visited_from)
+    if lower_bounds:
+        clauses.append("updated >= :updated_from")
+        args["updated_from"] = max(lower_bounds)
+    if where.updated_to is not None:
+        clauses.append("updated < :updated_to")
+        args["updated_to"] = micros(where.updated_to)
+    if where.visited_to is not None:
+        clauses.append("json_extract(doc, '$.metadata.time.visit.current') < :visited_to")
+        args["visited_to"] = iso(where.visited_to)
+    if where.segment is not None:
+        clauses.append("EXISTS (SELECT 1 FROM json_each(doc, '$.segments') WHERE value = :segment)")
+        args["segment"] = where.segment
+    if exact is not None:
+        marks = ",".join(f":exact{n}" for n in range(len(exact)))
+        clauses.append(f"id IN ({marks})")
+        args.update({f"exact{n}": value for n, value in enumerate(exact)})
+    elif where.q:
+        clauses.append("doc LIKE :pattern ESCAPE '\\'")
+        clauses.append(_TEXT_MATCH)
+        args["pattern"] = _like_pattern(where.q)
+        args["q"] = where.q
+    if after is not None:
+        clauses.append("(updated, id) < (:after_updated, :after_id)")
+        args["after_updated"], args["after_id"] = after
+    args["limit"] = limit
+    sql = (
+        "SELECT updated, id, doc FROM profiles"
+        + Where(clauses, []).sql()
+        + " ORDER BY updated DESC, id DESC LIMIT :limit"
+    )
+    return conn.execute(sql, args).fetchall()
+
+
+# erase -----------------------------------------------------------------------------
+def erase_profile(conn: sqlite3.Connection, profile_id: str) -> dict[str, int] | None:
+    """Delete the person: profile rows, sessions, events, identity entries; counts of each.
+
+    Runs as one unit in the writer's transaction. Every id that resolves to the
+    profile is erased with it, and so are rows still filed under one of those ids
+    (a merge moves them, but nothing is left behind if one did not). Events in the
+    person's sessions that carry no profile (profile-less hits) go too: they are
+    part of the same visits."""
+    row = conn.execute("SELECT doc FROM profiles WHERE id = ?", (profile_id,)).fetchone()
+    if row is None:
+        return None
+    doc = orjson.loads(row[0])
+    ids = {profile_id, *(str(value) for value in doc.get("ids") or [])}
+    ids.update(
+        str(value)
+        for (value,) in conn.execute(
+            "SELECT value FROM identities WHERE kind = 'id' AND profile_id = ?", (profile_id,)
+        )
+    )
+    owners = sorted(ids)
+    marks = ",".join("?" * len(owners))
+    sessions = [
+        str(value)
+        for (value,) in conn.execute(
+            f"SELECT id FROM sessions WHERE profile_id IN ({marks})", owners
+        )
+    ]
+    events = conn.execute(f"DELETE FROM events WHERE profile_id IN ({marks})", owners).rowcount
+    for start in range(0, len(sessions), 500):
+        chunk = sessions[start : start + 500]
+        events += conn.execute(
+            f"DELETE FROM events WHERE session_id IN ({','.join('?' * len(chunk))})", chunk
+        ).rowcount
+    removed_sessions = conn.execute(
+        f"DELETE FROM sessions WHERE profile_id IN ({marks})", owners
+    ).rowcount
+    identities = conn.execute(
+        f"DELETE FROM identities WHERE profile_id IN ({marks})", owners
+    ).rowcount
+    profiles = conn.execute(f"DELETE FROM profiles WHERE id IN ({marks})", owners).rowcount
+    return {
+        "profiles": profiles,
+        "ids": len(owners),
+        "sessions": removed_sessions,
+        "events": events,
+        "identities": identities,
+    }
+
+
+# bulk export -----------------------------------------------------------------------
+_EXPORT_KEY: dict[DataTable, tuple[str, str]] = {
+    "profiles": ("updated", "id"),
+    "sessions": ("created", "id"),
+    "events": ("time", "rowid"),
+}
+
+
+def _range(table: DataTable, from_: datetime | None, to: datetime | None) -> Where:
+    column = _EXPORT_KEY[table][0]
+    clauses: list[str] = []
+    args: list[Any] = []
+    if from_ is not None:
+        clauses.append(f"{column} >= ?")
+        args.append(micros(from_))
+    if to is not None:
+        clauses.append(f"{column} < ?")
+        args.append(micros(to))
+    return Where(clauses, args)
+
+
+def export_rows(
+    conn: sqlite3.Connection,
+    table: DataTable,
+    from_: datetime | None,
+    to: datetime | None,
+    after: list[Any] | None,
+    limit: int,
+) -> list[Row]:
+    """(key, tie-break, doc) oldest first, for exports that replay in time order."""
+    key, tiebreak = _EXPORT_KEY[table]
+    cond = _range(table, from_, to)
+    if after is not None:
+        cond.clauses.append(f"({key}, {tiebreak}) > (?, ?)")
+        cond.args.extend(after)
+    sql = (
+        f"SELECT {key}, {tiebreak}, doc FROM {table}{cond.sql()} ORDER BY {key}, {tiebreak} LIMIT ?"
+    )
+    return conn.execute(sql, [*cond.args, limit]).fetchall()
+
+
+def count_rows(
+    conn: sqlite3.Connection, table: DataTable, from_: datetime | None, to: datetime | None
+) -> int:
+    cond = _range(table, from_, to)
+    return int(conn.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.args).fetchone()[0])

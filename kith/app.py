@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
@@ -70,12 +71,38 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     )
     app.state.services = services
     app.add_exception_handler(KithError, handle_kith_error)
+    if settings.admin_origin_list:
+        # the admin side only: collector paths never reach FastAPI's middleware
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.admin_origin_list),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
 
     async def healthz(request: Request) -> Response:
-        return json_response({"status": "ok", "storage": services.storage.kind, "version": release})
+        """`ok`, or `degraded` with a reason while the writer is backed up.
+
+        Degraded still answers 200: the process is alive and serving; a load
+        balancer that should shed traffic can match on the status field."""
+        body: dict[str, object] = {
+            "status": "ok",
+            "storage": services.storage.kind,
+            "version": release,
+        }
+        queued = services.storage.writer_stats().queued
+        if queued > settings.degraded_queue_depth:
+            body["status"] = "degraded"
+            body["reason"] = (
+                f"writer queue backed up: {queued} units waiting "
+                f"(degraded above {settings.degraded_queue_depth}, "
+                f"refusing above {settings.writer_max_queue})"
+            )
+        return json_response(body)
 
     app.collector = Router(
-        [Route("/healthz", healthz, methods=["GET"]), *collector_routes(services.tracker, settings)]
+        [Route("/healthz", healthz, methods=["GET"]), *collector_routes(services)]
     )
     app.include_router(admin_router())
     return app

@@ -80,6 +80,47 @@ class Settings(BaseSettings):
     writer_max_batch: int = Field(
         2000, ge=1, description="Most units of work the writer commits in one transaction."
     )
+    max_json_depth: int = Field(
+        32,
+        ge=2,
+        le=200,
+        description=(
+            "Deepest JSON nesting accepted in a collector body, the body itself being "
+            "level 1 (422 above). At most 200, so stored documents always serialise."
+        ),
+    )
+    max_id_length: int = Field(
+        256,
+        ge=8,
+        le=4096,
+        description="Longest source, session, profile or event id in a collector payload (422).",
+    )
+    max_event_type_length: int = Field(
+        128, ge=8, le=1024, description="Longest event type in a collector payload (422 above)."
+    )
+    max_event_properties: int = Field(
+        500, ge=1, description="Most top-level keys in one event's `properties` (422 above)."
+    )
+    admin_origins: str = Field(
+        "",
+        description=(
+            "Comma-separated origins (`https://admin.example.com`) whose browsers may call "
+            "the admin API (CORS). Empty: none; admin responses carry no CORS headers."
+        ),
+    )
+    writer_max_queue: int = Field(
+        10_000,
+        ge=1,
+        description=(
+            "Units of work waiting for the writer above which the collector answers 503 "
+            "with `Retry-After` and stores nothing, instead of queueing without bound."
+        ),
+    )
+    degraded_queue_depth: int = Field(
+        1_000,
+        ge=1,
+        description="Writer queue depth above which `/healthz` reports `degraded` with a reason.",
+    )
 
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -101,3 +142,7 @@ class Settings(BaseSettings):
             raw = raw.removeprefix("//") if raw.startswith("///") else raw
             return Path(raw)
         return self.data_dir / "kith.db"
+
+    @property
+    def admin_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.admin_origins.split(",") if o.strip())

@@ -77,3 +77,13 @@ class Overloaded(KithError):
     """The writer is backed up; retry shortly."""
 
     status_code = 503
+
+
+class RateLimited(ClientError):
+    """The source sends faster than its configured rate; retry after `retry_after` seconds."""
+
+    status_code = 429
+
+    def __init__(self, detail: Any = None, *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)

@@ -6,6 +6,7 @@ types are normalised here so everything downstream sees one spelling."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -13,6 +14,24 @@ from typing import Any
 import msgspec
 
 from kith.domain.errors import InvalidPayload
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadLimits:
+    """What one tracker payload may hold; every breach is a 422 naming the field.
+
+    The defaults are Settings' defaults. Depth counts the body itself as level 1."""
+
+    max_events: int = 1000
+    max_depth: int = 32
+    max_id_length: int = 256
+    max_type_length: int = 128
+    max_properties: int = 500
+
+
+def limits_of(limits: PayloadLimits | int) -> PayloadLimits:
+    """A bare int is the events-per-payload limit with every other limit at its default."""
+    return limits if isinstance(limits, PayloadLimits) else PayloadLimits(max_events=limits)
 
 
 class Ref(msgspec.Struct):
@@ -90,46 +109,124 @@ def event_name(event_type: str) -> str:
     return " ".join(part.capitalize() for part in event_type.replace("_", "-").split("-") if part)
 
 
-def _clean_id(ref: Ref | None) -> Ref | None:
+def _clean_id(ref: Ref | None, limit: int, loc: list[str | int]) -> Ref | None:
     if ref is None or ref.id is None:
         return None
     trimmed = ref.id.strip()
+    _check_length(trimmed, limit, loc)
     return Ref(trimmed) if trimmed else None
 
 
-def normalise(payload: TrackerPayload, max_events: int, at: list[str | int]) -> TrackerPayload:
+def _check_length(value: str, limit: int, loc: list[str | int]) -> None:
+    if len(value) > limit:
+        raise InvalidPayload.at(loc, f"At most {limit} characters", "too_long")
+
+
+def check_depth(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:
+    """Refuse JSON nested deeper than `max_depth`, `value` sitting at `level`.
+
+    Iterative, so the check itself cannot hit Python's recursion limit; the
+    loc names the first container found past the limit."""
+    stack: list[tuple[Any, int, list[str | int]]] = [(value, level, loc)]
+    while stack:
+        node, depth, where = stack.pop()
+        if isinstance(node, dict):
+            items: Any = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        if depth > max_depth:
+            raise InvalidPayload.at(where, f"Nested deeper than {max_depth} levels", "too_deep")
+        for key, child in items:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1, [*where, key]))
+
+
+def may_be_too_deep(body: bytes, max_depth: int) -> bool:
+    """False when `body` has too few brackets to nest past `max_depth`.
+
+    Two C-speed counts spare the typical small payload the tree walk."""
+    return body.count(b"{") + body.count(b"[") > max_depth
+
+
+def _check_payload_depth(payload: TrackerPayload, max_depth: int, at: list[str | int]) -> None:
+    """The free-form parts of a payload (everything else is a fixed, shallow struct)."""
+    base = len(at)  # the body is level 1; a batch's payloads are level 2
+    for name in ("context", "properties", "options"):
+        check_depth(getattr(payload, name), max_depth, [*at, name], base + 1)
+    for index, event in enumerate(payload.events):
+        for name in ("properties", "options", "context", "tags"):
+            where: list[str | int] = [*at, "events", index, name]
+            check_depth(getattr(event, name), max_depth, where, base + 3)
+
+
+def normalise(
+    payload: TrackerPayload, limits: PayloadLimits | int, at: list[str | int]
+) -> TrackerPayload:
     """Trim ids, normalise event types, and enforce the per-payload limits."""
-    if len(payload.events) > max_events:
+    limits = limits_of(limits)
+    if len(payload.events) > limits.max_events:
         raise InvalidPayload.at(
-            [*at, "events"], f"At most {max_events} events per payload", "too_long"
+            [*at, "events"], f"At most {limits.max_events} events per payload", "too_long"
         )
     payload.source.id = payload.source.id.strip().lower()
     if not payload.source.id:
         raise InvalidPayload.at([*at, "source", "id"], "Source id must not be empty")
-    payload.session = _clean_id(payload.session)
-    payload.profile = _clean_id(payload.profile)
+    _check_length(payload.source.id, limits.max_id_length, [*at, "source", "id"])
+    payload.session = _clean_id(payload.session, limits.max_id_length, [*at, "session", "id"])
+    payload.profile = _clean_id(payload.profile, limits.max_id_length, [*at, "profile", "id"])
     for index, event in enumerate(payload.events):
+        where: list[str | int] = [*at, "events", index]
         event.type = normalise_event_type(event.type)
         if not event.type:
-            raise InvalidPayload.at([*at, "events", index, "type"], "Event type must not be empty")
+            raise InvalidPayload.at([*where, "type"], "Event type must not be empty")
+        _check_length(event.type, limits.max_type_length, [*where, "type"])
         if event.id is not None:
             event.id = event.id.strip() or None
+            if event.id is not None:
+                _check_length(event.id, limits.max_id_length, [*where, "id"])
+        if len(event.properties) > limits.max_properties:
+            raise InvalidPayload.at(
+                [*where, "properties"],
+                f"At most {limits.max_properties} properties per event",
+                "too_long",
+            )
     return payload
 
 
-def decode_payload(body: bytes, max_events: int) -> TrackerPayload:
+def _too_deep(limits: PayloadLimits) -> InvalidPayload:
+    return InvalidPayload.at(["body"], f"Nested deeper than {limits.max_depth} levels", "too_deep")
+
+
+def decode_payload(body: bytes, limits: PayloadLimits | int) -> TrackerPayload:
+    limits = limits_of(limits)
     try:
         payload = _payload_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise _invalid(exc) from None
-    return normalise(payload, max_events, ["body"])
+    except RecursionError:  # msgspec gives up far past any sane limit
+        raise _too_deep(limits) from None
+    if may_be_too_deep(body, limits.max_depth):
+        _check_payload_depth(payload, limits.max_depth, ["body"])
+    return normalise(payload, limits, ["body"])
 
 
-def decode_batch(body: bytes, max_events: int, max_payloads: int) -> list[TrackerPayload]:
+def decode_batch(
+    body: bytes, limits: PayloadLimits | int, max_payloads: int
+) -> list[TrackerPayload]:
+    limits = limits_of(limits)
     try:
         payloads = _batch_decoder.decode(body)
     except msgspec.DecodeError as exc:
         raise _invalid(exc) from None
+    except RecursionError:
+        raise _too_deep(limits) from None
     if len(payloads) > max_payloads:
         raise InvalidPayload.at(["body"], f"At most {max_payloads} payloads per batch", "too_long")
-    return [normalise(p, max_events, ["body", i]) for i, p in enumerate(payloads)]
+    deep = may_be_too_deep(body, limits.max_depth)
+    for index, payload in enumerate(payloads):
+        if deep:
+            _check_payload_depth(payload, limits.max_depth, ["body", index])
+        normalise(payload, limits, ["body", index])
+    return payloads

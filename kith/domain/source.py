@@ -10,6 +10,13 @@ Bridge = Literal["rest", "webhook", "redirect", "segment"]
 BRIDGES: tuple[Bridge, ...] = ("rest", "webhook", "redirect", "segment")
 
 
+class RateLimit(msgspec.Struct, kw_only=True):
+    """A source's token bucket: `rate` payloads a second, bursts of up to `burst`."""
+
+    rate: float
+    burst: int
+
+
 class Source(msgspec.Struct, kw_only=True):
     """An event source as API.md's Source describes it."""
 
@@ -23,6 +30,8 @@ class Source(msgspec.Struct, kw_only=True):
     tags: list[str] = msgspec.field(default_factory=list)
     allowed_origins: list[str] = msgspec.field(default_factory=lambda: ["*"])
     description: str = ""
+    rate_limit: RateLimit | None = None
+    """None (the default): no limit."""
 
     def accepts(self, bridge: Bridge) -> bool:
         """True when this source may feed the collector through `bridge`."""

@@ -15,6 +15,7 @@ FULL = {
     "tags": ["eu"],
     "allowed_origins": ["https://shop.example.com"],
     "description": "The storefront",
+    "rate_limit": {"rate": 10.5, "burst": 20},
 }
 
 

@@ -57,7 +57,7 @@ def payload_like() -> st.SearchStrategy[dict[str, Any]]:
 @given(payload_like())
 def test_any_payload_decodes_or_is_a_422_with_locations(document: dict[str, Any]) -> None:
     try:
-        payload = decode_payload(orjson.dumps(document), max_events=1000)
+        payload = decode_payload(orjson.dumps(document), 1000)
     except InvalidPayload as exc:
         assert isinstance(exc.detail, list) and exc.detail
         for item in exc.detail:
@@ -73,7 +73,7 @@ def test_any_payload_decodes_or_is_a_422_with_locations(document: dict[str, Any]
 @given(st.binary(max_size=200))
 def test_any_bytes_decode_or_are_a_422(body: bytes) -> None:
     with contextlib.suppress(InvalidPayload):
-        decode_payload(body, max_events=1000)
+        decode_payload(body, 1000)
 
 
 @pytest.mark.parametrize(
@@ -93,11 +93,11 @@ def test_event_type_normalisation(raw: str, normal: str, name: str) -> None:
 def test_event_limit_and_batch_limit_name_the_field() -> None:
     body = orjson.dumps({"source": {"id": "a"}, "events": [{"type": "x"}] * 4})
     with pytest.raises(InvalidPayload) as exc:
-        decode_payload(body, max_events=3)
+        decode_payload(body, 3)
     assert exc.value.detail[0]["loc"] == ["body", "events"]
     batch = orjson.dumps([{"source": {"id": "a"}}] * 3)
     with pytest.raises(InvalidPayload):
-        decode_batch(batch, max_events=3, max_payloads=2)
+        decode_batch(batch, 3, 2)
     with pytest.raises(InvalidPayload) as exc:
         decode_batch(orjson.dumps([{"source": {"id": "a"}}, {"source": {"id": 5}}]), 3, 5)
     assert exc.value.detail[0]["loc"] == ["body", 1, "source", "id"]

@@ -24,6 +24,15 @@ def _default_bridges() -> list[Bridge]:
     return ["rest"]
 
 
+class RateLimitFields(BaseModel):
+    """A token bucket for the collector: `rate` payloads a second, bursts up to `burst`."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    rate: float = Field(gt=0, le=1_000_000, description="Payloads a second, sustained.")
+    burst: int = Field(ge=1, le=1_000_000, description="Most payloads at once after a lull.")
+
+
 class SourceFields(BaseModel):
     """Everything of a source but its id; PUT accepts what GET answers."""
 
@@ -40,9 +49,12 @@ class SourceFields(BaseModel):
         default_factory=lambda: ["*"], max_length=100
     )
     description: str = Field("", max_length=2000)
+    rate_limit: RateLimitFields | None = Field(
+        None, description="Per-source token bucket (429 above it); null: no limit."
+    )
 
     def to_source(self, source_id: str) -> Source:
-        return Source(**{**self.model_dump(), "id": source_id})
+        return msgspec.convert({**self.model_dump(), "id": source_id}, Source)
 
 
 class SourceCreate(SourceFields):

@@ -1,0 +1,157 @@
+"""CORS for the collector, per source, on the fast path.
+
+Which browser origins may read a collector's answers is a property of the
+source (`allowed_origins`, default `["*"]`), so Starlette's CORSMiddleware,
+which knows one list for the whole app, does not fit; and the collector routes
+skip the middleware stack on purpose. The rules:
+
+- a request without an `Origin` header (servers, apps) costs nothing here;
+- an answer carries `Access-Control-Allow-Origin` only when every source the
+  request named allows the origin; other origins get no CORS headers at all;
+- a preflight for `/collect/{type}/{source}` is answered from that source; a
+  preflight for `/track` cannot see the body, so it admits the origins that at
+  least one enabled `rest` source allows (the answer itself is then checked
+  against the payload's own source);
+- an answer given before the source is known (a 413, a malformed body) is
+  treated like a `/track` preflight.
+
+CORS only decides what a browser lets a page read; it is not a guard on what is
+stored (`navigator.sendBeacon` needs no preflight). The source id is the
+collector's credential; see docs/security.md."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kith.domain.source import Bridge, Source
+from kith.sources import SourceRegistry
+
+ALLOW_METHODS = "GET, POST, PUT, OPTIONS"
+EXPOSE_HEADERS = "x-process-time, retry-after"
+MAX_AGE = "600"
+_MAX_REQUEST_HEADERS = 1024
+
+
+def _normal(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def origin_matches(origin: str, pattern: str) -> bool:
+    """`*`, an exact origin, or `scheme://*.example.com` for any subdomain of it."""
+    pattern = _normal(pattern)
+    if pattern == "*":
+        return True
+    origin = _normal(origin)
+    if "://*." not in pattern:
+        return origin == pattern
+    scheme, _, domain = pattern.partition("://*.")
+    parts = urlsplit(origin)
+    host = parts.netloc
+    return parts.scheme == scheme and host.endswith("." + domain) and len(host) > len(domain) + 1
+
+
+def allow_origin(origin: str, patterns: Iterable[str]) -> str | None:
+    """The `Access-Control-Allow-Origin` value for `origin`, or None if not allowed.
+
+    `*` when a pattern is `*` (no credentials are ever involved), else the origin."""
+    matched = None
+    for pattern in patterns:
+        if pattern.strip() == "*":
+            return "*"
+        if matched is None and origin_matches(origin, pattern):
+            matched = origin
+    return matched
+
+
+def allow_origin_for_all(origin: str, sources: Iterable[Source]) -> str | None:
+    """Allowed only if every one of `sources` allows it (a PUT batch names several)."""
+    answer: str | None = None
+    for source in sources:
+        value = allow_origin(origin, source.allowed_origins)
+        if value is None:
+            return None
+        answer = origin if answer not in (None, value) else value
+    return answer
+
+
+class CollectorCors:
+    """Per-source CORS; the union of all sources' origins is cached like sources are."""
+
+    def __init__(
+        self,
+        sources: SourceRegistry,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sources = sources
+        self._ttl = ttl
+        self._clock = clock
+        self._union: tuple[float, dict[Bridge, tuple[str, ...]]] | None = None
+
+    async def _patterns(self, bridge: Bridge) -> tuple[str, ...]:
+        now = self._clock()
+        if self._union is None or self._union[0] <= now:
+            union: dict[Bridge, set[str]] = {}
+            cursor: str | None = None
+            while True:
+                page = await self._sources.page(cursor, 1000)
+                for source in page.items:
+                    for each in source.bridges:
+                        if source.accepts(each):
+                            union.setdefault(each, set()).update(source.allowed_origins)
+                cursor = page.next
+                if not cursor:
+                    break
+            frozen = {name: tuple(sorted(patterns)) for name, patterns in union.items()}
+            self._union = (now + self._ttl, frozen)
+        return self._union[1].get(bridge, ())
+
+    async def allow_unknown(self, origin: str, bridge: Bridge) -> str | None:
+        """Before the source is known: allowed if any enabled source of `bridge` allows it."""
+        return allow_origin(origin, await self._patterns(bridge))
+
+    async def preflight(self, request: Request) -> Response:
+        """Answer `OPTIONS` on a collector route: 204, with CORS headers only if allowed."""
+        origin = request.headers.get("origin")
+        method = request.headers.get("access-control-request-method")
+        response = Response(status_code=204, headers={"Allow": ALLOW_METHODS})
+        if not origin or not method:
+            return response
+        source_id = request.path_params.get("source_id")
+        if source_id is not None:
+            source = await self._sources.cached(source_id.strip().lower())
+            ok = source is not None and source.accepts("webhook")
+            allowed = allow_origin(origin, source.allowed_origins) if ok and source else None
+        else:
+            allowed = await self.allow_unknown(origin, "rest")
+        if allowed is None:
+            return response
+        asked = request.headers.get("access-control-request-headers", "")
+        response.headers.update(
+            {
+                "Access-Control-Allow-Origin": allowed,
+                "Access-Control-Allow-Methods": ALLOW_METHODS,
+                "Access-Control-Allow-Headers": asked[:_MAX_REQUEST_HEADERS] or "Content-Type",
+                "Access-Control-Max-Age": MAX_AGE,
+                "Vary": "Origin",
+            }
+        )
+        return response
+
+    async def decorate(
+        self, response: Response, origin: str, sources: list[Source], bridge: Bridge
+    ) -> None:
+        """Add CORS headers to a collector answer if the origin may read it."""
+        if sources:
+            allowed = allow_origin_for_all(origin, sources)
+        else:
+            allowed = await self.allow_unknown(origin, bridge)
+        response.headers["Vary"] = "Origin"
+        if allowed is not None:
+            response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS

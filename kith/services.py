@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kith.config import Settings
+from kith.configuration import ConfigDocuments
+from kith.identity.settings import IdentitySettingsStore
 from kith.keys import KeyService
 from kith.sources import SourceRegistry
 from kith.storage import open_storage
 from kith.storage.ports import Storage
+from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
+from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.track import Tracker
 
 
@@ -20,6 +25,7 @@ class Services:
     sources: SourceRegistry
     keys: KeyService
     enrichment: SessionEnrichment
+    changes: ProfileChanges
     tracker: Tracker
 
     async def start(self) -> None:
@@ -35,12 +41,26 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     storage = storage or open_storage(settings)
     sources = SourceRegistry(storage, settings.source_cache_ttl)
     enrichment = SessionEnrichment(settings.trusted_proxy_networks, settings.geoip_db)
-    tracker = Tracker(storage, sources, enrichment, reject_bots=settings.reject_bots)
+    ttl = settings.config_cache_ttl
+    changes = ProfileChanges(
+        EventTypeRegistry(ConfigDocuments(storage, "event-type", ttl)),
+        ConsentTypeRegistry(ConfigDocuments(storage, "consent-type", ttl)),
+        IdentitySettingsStore(ConfigDocuments(storage, "setting", ttl)),
+    )
+    tracker = Tracker(
+        storage,
+        sources,
+        enrichment,
+        changes,
+        reject_bots=settings.reject_bots,
+        merge_max=settings.merge_max,
+    )
     return Services(
         settings=settings,
         storage=storage,
         sources=sources,
         keys=KeyService(storage),
         enrichment=enrichment,
+        changes=changes,
         tracker=tracker,
     )

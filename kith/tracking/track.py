@@ -2,10 +2,14 @@
 
 Order matters: session lock, then resolve, then profile lock, then load; the
 unit is committed before the locks are released, so the next request for the
-same visitor or person sees this one's result."""
+same visitor or person sees this one's result. When the events give the profile
+a merge-key value another profile owns, the request takes both profiles' locks
+(see `locking`) and rebuilds its unit as a merge; the merge commits in the same
+transaction as the request's own writes."""
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,21 +18,30 @@ from kith.domain.clock import iso, utcnow
 from kith.domain.errors import BotRejected, UnknownSource
 from kith.domain.event import (
     SYSTEM_PROFILE_CREATED,
+    SYSTEM_PROFILE_MERGED,
     SYSTEM_SESSION_OPENED,
     SYSTEM_VISIT_STARTED,
-    build_event,
     visible_headers,
 )
 from kith.domain.ids import new_id
-from kith.domain.payload import EventPayload, TrackerPayload
+from kith.domain.merge import merge_profiles
+from kith.domain.payload import TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch
 from kith.domain.session import bind, merge_into, new_session
-from kith.domain.source import INTERNAL_SOURCE_ID, Bridge, Source
+from kith.domain.source import Bridge, Source
+from kith.identity.keys import ID_KIND, key_values
 from kith.sources import SourceRegistry
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
+from kith.tracking.event_records import event_records, system_event
+from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.locking import HeldLocks
+from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.useragent import parse_user_agent
+
+log = logging.getLogger(__name__)
+_MAX_ATTEMPTS = 5
 
 
 @dataclass(slots=True)
@@ -52,6 +65,21 @@ class TrackResult:
         }
 
 
+@dataclass(slots=True)
+class _Plan:
+    """One attempt's unit of work, before identity claims are settled."""
+
+    unit: VisitUnit
+    result: TrackResult
+    profile: Document | None
+    claims: list[tuple[str, str]]
+    """Identity-index entries the profile gained in this request: (kind, value)."""
+    now: str
+    request: Document
+    store: bool
+    save_events: bool
+
+
 def _page_url(page: Any) -> str | None:
     url = page.get("url") if isinstance(page, dict) else None
     return url if isinstance(url, str) else None
@@ -69,13 +97,21 @@ class Tracker:
         storage: Storage,
         sources: SourceRegistry,
         enrichment: SessionEnrichment,
+        changes: ProfileChanges,
         *,
         reject_bots: bool,
+        merge_max: int,
     ) -> None:
         self._storage = storage
         self._sources = sources
         self._enrichment = enrichment
+        self._changes = changes
         self._reject_bots = reject_bots
+        self._merge_max = merge_max
+
+    @property
+    def event_types(self) -> EventTypeRegistry:
+        return self._changes.event_types
 
     async def source_for(self, source_id: str, bridge: Bridge) -> Source:
         source = await self._sources.cached(source_id)
@@ -98,9 +134,12 @@ class Tracker:
         if self._reject_bots and user_agent.is_bot:
             raise BotRejected("Bots are not accepted")
         given_session = payload.session.id if payload.session else None
-        async with AsyncExitStack() as locks:
+        session_id = given_session or new_id()
+        held = HeldLocks(self._storage)
+        async with AsyncExitStack() as stack:
             if given_session is not None:
-                await locks.enter_async_context(self._storage.locks.hold("session", given_session))
+                await stack.enter_async_context(self._storage.locks.hold("session", session_id))
+            stack.push_async_callback(held.release)
             session = await self._storage.get_session(given_session) if given_session else None
             profile_id: str | None = None
             minted = False
@@ -109,19 +148,99 @@ class Tracker:
                 choice = await choose_profile(self._storage, session, given_profile, source)
                 profile_id, minted = choice.id, choice.minted
                 if not minted:
-                    await locks.enter_async_context(self._storage.locks.hold("profile", profile_id))
-            return await self._locked(
-                payload,
-                info,
-                source,
-                given_session or new_id(),
-                session,
-                profile_id,
-                profile_less=profile_less,
-                minted=minted,
-            )
+                    profile_id = (await held.hold_profiles([profile_id]))[profile_id]
+            for attempt in range(_MAX_ATTEMPTS):
+                if attempt and given_session is not None:
+                    session = await self._storage.get_session(given_session)
+                plan = await self._build(
+                    payload,
+                    info,
+                    source,
+                    session_id,
+                    session,
+                    profile_id,
+                    minted,
+                    profile_less=profile_less,
+                    given_session=given_session is not None,
+                )
+                wanted = await self._settle_claims(plan, held, last=attempt == _MAX_ATTEMPTS - 1)
+                if wanted is None:
+                    if plan.store:
+                        await self._storage.commit_visit(plan.unit)
+                    return plan.result
+                assert profile_id is not None
+                current = await held.hold_profiles({profile_id, *wanted})
+                profile_id = current[profile_id]
+        raise AssertionError("unreachable: the last attempt always settles")
 
-    async def _locked(
+    async def _settle_claims(self, plan: _Plan, held: HeldLocks, *, last: bool) -> set[str] | None:
+        """Give the profile its new identity entries, merging owners that are locked.
+
+        Returns the profiles still to lock (the caller retries with them), or
+        None when the plan is ready to commit."""
+        profile = plan.profile
+        if profile is None or not plan.claims:
+            return None
+        await held.hold_keys(plan.claims)
+        owners = await self._storage.identity_owners(plan.claims)
+        others = {owner for owner in owners.values() if owner != profile["id"]}
+        if others - held.profiles and not last:
+            return others - held.profiles
+        mergeable = others & held.profiles
+        loaded = [
+            doc for doc in [await self._storage.get_profile(o) for o in sorted(mergeable)] if doc
+        ]
+        combined = len({*profile["ids"], *(i for doc in loaded for i in doc.get("ids", []))})
+        if loaded and combined > self._merge_max:
+            log.warning(
+                "merge refused: it would join %d profile ids (KITH_MERGE_MAX=%d)",
+                combined,
+                self._merge_max,
+            )
+            plan.result.warnings.append(
+                f"Not merged: a shared identity value would join {combined} profile ids"
+                f" (more than KITH_MERGE_MAX={self._merge_max})"
+            )
+            loaded = []
+        kept = {doc["id"] for doc in loaded}
+        claims = [c for c in plan.claims if owners.get(c) in (None, profile["id"], *kept)]
+        if loaded:
+            self._merge(plan, [profile, *loaded])
+        survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
+        target = plan.unit.profile or profile
+        for kind, value in claims:
+            if kind == ID_KIND and value not in target["ids"]:
+                target["ids"].append(value)
+        plan.unit.identities.extend((kind, value, survivor) for kind, value in claims)
+        return None
+
+    def _merge(self, plan: _Plan, profiles: list[Document]) -> None:
+        outcome = merge_profiles(profiles, plan.now)
+        survivor = outcome.profile["id"]
+        unit = plan.unit
+        unit.profile = outcome.profile
+        unit.merged = outcome.merged_ids
+        unit.identities = [(kind, value, survivor) for kind, value, _ in unit.identities]
+        for event in unit.events:
+            if event.get("profile"):
+                event["profile"] = {"id": survivor}
+        if unit.session is not None:
+            bind(unit.session, survivor)
+        if plan.save_events:
+            unit.events.append(
+                system_event(
+                    SYSTEM_PROFILE_MERGED,
+                    {"merged": outcome.merged_ids},
+                    now=plan.now,
+                    session=unit.session,
+                    profile_id=survivor,
+                    request=plan.request,
+                )
+            )
+        plan.result.profile_id = survivor
+        plan.store = True
+
+    async def _build(
         self,
         payload: TrackerPayload,
         info: RequestInfo,
@@ -129,10 +248,11 @@ class Tracker:
         session_id: str,
         session: Document | None,
         profile_id: str | None,
+        minted: bool,
         *,
         profile_less: bool,
-        minted: bool,
-    ) -> TrackResult:
+        given_session: bool,
+    ) -> _Plan:
         now = iso(utcnow())
         save_session = payload.option("saveSession")
         save_events = payload.option("saveEvents")
@@ -145,9 +265,14 @@ class Tracker:
             profile = None if minted else await self._storage.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
-                unit.identities.append(("id", profile_id, profile_id))
+                unit.identities.append((ID_KIND, profile_id, profile_id))
                 if save_profile:
                     system.append((SYSTEM_PROFILE_CREATED, {}))
+        keys_before = (
+            set(key_values(profile, await self._changes.identity_settings()))
+            if profile is not None
+            else set()
+        )
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -157,7 +282,9 @@ class Tracker:
                 session = new_session(session_id, profile_id, source.channel, now)
                 self._enrichment.enrich(session, payload.context, _page_url(page), info, ip)
                 system.append((SYSTEM_SESSION_OPENED, {}))
-                if profile is not None and save_profile:
+                # a back-end payload without a session is not somebody visiting
+                visit = given_session or not source.static_profile_id
+                if profile is not None and save_profile and visit:
                     count_visit(profile, now, _timezone(payload.context))
                     system.append((SYSTEM_VISIT_STARTED, {}))
             else:
@@ -170,30 +297,39 @@ class Tracker:
             session = None
 
         event_ids, fresh = await self._event_ids(payload, save_events)
-        if save_events:
-            unit.events = _event_records(
-                payload,
-                source,
-                session,
-                profile_id,
-                profile_less=profile_less,
-                now=now,
-                request={"headers": visible_headers(dict(info.headers)), "ip": ip},
-                system=system,
-                own=[(event_ids[index], payload.events[index]) for index in fresh],
-            )
-        if profile is not None and save_profile:
-            touch(profile, now)
-            unit.profile = profile
-        else:
-            unit.identities.clear()
-        if not source.ephemeral and (unit.profile or unit.session or unit.events):
-            await self._storage.commit_visit(unit)
-        return TrackResult(
+        request = {"headers": visible_headers(dict(info.headers)), "ip": ip}
+        records = event_records(
+            payload,
+            source,
+            session,
+            profile_id,
+            profile_less=profile_less,
+            now=now,
+            request=request,
+            system=system,
+            own=[(event_ids[index], index, payload.events[index]) for index in fresh],
+        )
+        result = TrackResult(
             profile_id=profile_id,
             session_id=session["id"] if session else None,
             event_ids=event_ids,
         )
+        mapped = profile if save_profile else None
+        await self._changes.apply(records, mapped, session, now, result)
+        if save_events:
+            unit.events = [record for _, record in records]
+        claims: list[tuple[str, str]] = []
+        if profile is not None and save_profile:
+            touch(profile, now)
+            unit.profile = profile
+            settings = await self._changes.identity_settings()
+            claims = [key for key in key_values(profile, settings) if key not in keys_before]
+        else:
+            unit.identities.clear()
+        if source.ephemeral:
+            return _Plan(unit, result, None, [], now, request, False, save_events)
+        store = bool(unit.profile or unit.session or unit.events)
+        return _Plan(unit, result, unit.profile, claims, now, request, store, save_events)
 
     async def _event_ids(
         self, payload: TrackerPayload, save_events: bool
@@ -215,56 +351,3 @@ class Tracker:
                 known.add(event_id)
                 fresh.append(index)
         return ids, fresh
-
-
-def _event_records(
-    payload: TrackerPayload,
-    source: Source,
-    session: Document | None,
-    profile_id: str | None,
-    *,
-    profile_less: bool,
-    now: str,
-    request: Document,
-    system: list[tuple[str, dict[str, Any]]],
-    own: list[tuple[str, EventPayload]],
-) -> list[Document]:
-    """The system events first, then the payload's own events not stored before."""
-    common: dict[str, Any] = {
-        "channel": source.channel,
-        "now": now,
-        "session": session,
-        "profile_id": profile_id,
-        "profile_less": profile_less,
-        "request": request,
-    }
-    records = [
-        build_event(
-            event_id=new_id(),
-            event_type=kind,
-            source_id=INTERNAL_SOURCE_ID,
-            created=None,
-            properties=properties,
-            context={},
-            tags=[],
-            page=None,
-            **common,
-        )
-        for kind, properties in system
-    ]
-    for event_id, event in own:
-        created = event.time.create if event.time and event.time.create else None
-        records.append(
-            build_event(
-                event_id=event_id,
-                event_type=event.type,
-                source_id=source.id,
-                created=iso(created) if created else None,
-                properties=event.properties,
-                context=event.context,
-                tags=event.tags,
-                page=event.context.get("page") or payload.context.get("page"),
-                **common,
-            )
-        )
-    return records

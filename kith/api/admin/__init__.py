@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kith.api.admin import events, keys, profiles, sessions, sources
+from kith.api.admin import (
+    consents,
+    event_types,
+    events,
+    identity,
+    keys,
+    profiles,
+    sessions,
+    sources,
+)
 
 
 def admin_router() -> APIRouter:
@@ -14,4 +23,7 @@ def admin_router() -> APIRouter:
     router.include_router(profiles.router)
     router.include_router(sessions.router)
     router.include_router(events.router)
+    router.include_router(event_types.router)
+    router.include_router(identity.router)
+    router.include_router(consents.router)
     return router

@@ -159,7 +159,29 @@ class SQLiteStorage:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
-        await self._writer.submit_rows(visit_rows(unit))
+        rows = visit_rows(unit)
+        if not unit.merged or unit.profile is None:
+            await self._writer.submit_rows(rows)
+            return
+        survivor, merged = unit.profile["id"], list(unit.merged)
+
+        def merge(conn: sqlite3.Connection) -> None:
+            for sql, params in rows.statements:
+                conn.executemany(sql, params)
+            move_merged(conn, survivor, merged)
+
+        await self._writer.submit(merge)
+
+    async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        conn = self._hot_conn()
+        owners: dict[tuple[str, str], str] = {}
+        for kind, value in entries:
+            row = conn.execute(
+                "SELECT profile_id FROM identities WHERE kind = ? AND value = ?", (kind, value)
+            ).fetchone()
+            if row is not None:
+                owners[(kind, value)] = str(row[0])
+        return owners
 
     # data reads --------------------------------------------------------------------
     async def get_event(self, event_id: str) -> Document | None:
@@ -220,6 +242,43 @@ class SQLiteStorage:
     async def delete_source(self, source_id: str) -> bool:
         return await self._writer.submit(
             lambda conn: conn.execute("DELETE FROM sources WHERE id = ?", (source_id,)).rowcount > 0
+        )
+
+    # configuration documents -----------------------------------------------------
+    async def get_config(self, kind: str, key: str) -> Document | None:
+        row = (
+            self._hot_conn()
+            .execute("SELECT doc FROM config_docs WHERE kind = ? AND id = ?", (kind, key))
+            .fetchone()
+        )
+        return orjson.loads(row[0]) if row else None
+
+    async def list_config(self, kind: str) -> list[Document]:
+        def query(conn: sqlite3.Connection) -> list[tuple[str]]:
+            return conn.execute(
+                "SELECT doc FROM config_docs WHERE kind = ? ORDER BY id", (kind,)
+            ).fetchall()
+
+        return [orjson.loads(row[0]) for row in await self._read(query)]
+
+    async def put_config(self, kind: str, key: str, document: Document) -> None:
+        doc = orjson.dumps(document).decode()
+        await self._writer.submit(
+            lambda conn: conn.execute(
+                "INSERT INTO config_docs (kind, id, doc) VALUES (?, ?, ?)"
+                " ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc",
+                (kind, key, doc),
+            )
+        )
+
+    async def delete_config(self, kind: str, key: str) -> bool:
+        return await self._writer.submit(
+            lambda conn: (
+                conn.execute(
+                    "DELETE FROM config_docs WHERE kind = ? AND id = ?", (kind, key)
+                ).rowcount
+                > 0
+            )
         )
 
     # API keys ----------------------------------------------------------------------
@@ -394,6 +453,33 @@ def visit_rows(unit: VisitUnit) -> RowWrites:
     if unit.events:
         statements.append((_INSERT_EVENT, [_event_row(event) for event in unit.events]))
     return RowWrites(statements)
+
+
+def move_merged(conn: sqlite3.Connection, survivor: str, merged: list[str]) -> None:
+    """Everything the merged profiles owned now belongs to the survivor; they are gone.
+
+    Runs in the same transaction as the survivor's upsert, so a reader sees the
+    profiles either before the merge or after it, never half-way."""
+    for old in merged:
+        if old == survivor:
+            continue
+        conn.execute("DELETE FROM profiles WHERE id = ?", (old,))
+        conn.execute("UPDATE identities SET profile_id = ? WHERE profile_id = ?", (survivor, old))
+        conn.execute(
+            "INSERT INTO identities (kind, value, profile_id) VALUES ('id', ?, ?)"
+            " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+            (old, survivor),
+        )
+        conn.execute(
+            "UPDATE sessions SET profile_id = ?, doc = json_set(doc, '$.profile', json(?))"
+            " WHERE profile_id = ?",
+            (survivor, orjson.dumps({"id": survivor}).decode(), old),
+        )
+        conn.execute(
+            "UPDATE events SET profile_id = ?, doc = json_set(doc, '$.profile', json(?))"
+            " WHERE profile_id = ?",
+            (survivor, orjson.dumps({"id": survivor}).decode(), old),
+        )
 
 
 def _event_row(event: Document) -> tuple[Any, ...]:

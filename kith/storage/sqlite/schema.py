@@ -66,6 +66,15 @@ MIGRATIONS: list[list[str]] = [
         " GENERATED ALWAYS AS (json_extract(doc, '$.metadata.channel')) VIRTUAL",
         "CREATE INDEX events_channel_time ON events (channel, time)",
     ],
+    [
+        # configuration documents: event types, consent types, settings
+        """CREATE TABLE config_docs (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            PRIMARY KEY (kind, id)
+        ) WITHOUT ROWID""",
+    ],
 ]
 
 

@@ -1,0 +1,1 @@
+"""Merge keys, the identity index and merging profiles that turn out to be one person."""

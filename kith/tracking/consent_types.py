@@ -1,0 +1,36 @@
+"""Consent types as a cached registry for the collector and a service for the admin API."""
+
+from __future__ import annotations
+
+import msgspec
+
+from kith.configuration import ConfigDocuments
+from kith.domain.consent import ConsentType
+from kith.domain.errors import NotFound
+
+
+class ConsentTypeRegistry:
+    def __init__(self, documents: ConfigDocuments) -> None:
+        self._documents = documents
+        self._cached: tuple[int, dict[str, ConsentType]] | None = None
+
+    async def all(self) -> dict[str, ConsentType]:
+        documents = await self._documents.all()
+        if self._cached is None or self._cached[0] != self._documents.version:
+            types = {key: msgspec.convert(doc, ConsentType) for key, doc in documents.items()}
+            self._cached = (self._documents.version, types)
+        return self._cached[1]
+
+    async def get(self, consent_id: str) -> ConsentType:
+        found = (await self.all()).get(consent_id)
+        if found is None:
+            raise NotFound(f"Consent type {consent_id!r} not found")
+        return found
+
+    async def put(self, consent: ConsentType) -> ConsentType:
+        await self._documents.put(consent.id, msgspec.to_builtins(consent))
+        return consent
+
+    async def delete(self, consent_id: str) -> None:
+        if not await self._documents.delete(consent_id):
+            raise NotFound(f"Consent type {consent_id!r} not found")

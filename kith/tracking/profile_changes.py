@@ -67,8 +67,10 @@ class ProfileChanges:
             context = MappingContext(event=record, profile=profile, session=session)
             apply_mapping(compiled.rules, context, event_id=record["id"], now=now)
             if compiled.definition.consents:
+                # the decision dates from when the person made it (the event's time)
+                decided = record["metadata"]["time"]["create"]
                 changed, warnings = apply_consent_update(
-                    profile, record["properties"], await self.consent_types.all(), now
+                    profile, record["properties"], await self.consent_types.all(), decided
                 )
                 log_changes(profile, changed, event_id=record["id"], now=now)
                 result.warnings.extend(warnings)

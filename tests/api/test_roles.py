@@ -24,6 +24,16 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("GET", "/api/sessions/missing", None, Permission.data_read),
     ("GET", "/api/events/missing", None, Permission.data_read),
     ("GET", "/api/events", None, Permission.data_read),
+    ("GET", "/api/event-types", None, Permission.config_read),
+    ("GET", "/api/event-types/missing", None, Permission.config_read),
+    ("PUT", "/api/event-types/missing", {"tags": ["x"]}, Permission.config_write),
+    ("DELETE", "/api/event-types/missing", None, Permission.config_write),
+    ("GET", "/api/settings/identity", None, Permission.config_read),
+    ("PUT", "/api/settings/identity", {"merge_keys": []}, Permission.config_write),
+    ("GET", "/api/consent-types", None, Permission.config_read),
+    ("GET", "/api/consent-types/missing", None, Permission.config_read),
+    ("PUT", "/api/consent-types/missing", {"name": "x"}, Permission.config_write),
+    ("DELETE", "/api/consent-types/missing", None, Permission.config_write),
 ]
 
 

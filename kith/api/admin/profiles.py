@@ -16,6 +16,7 @@ from kith.api.admin.paging import Cursor, Limit, ListPage
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.clock import iso, utcnow
+from kith.domain.consent import effective_consents
 from kith.domain.payload import normalise_event_type
 from kith.storage.ports import EventFilter, Page, ProfileQuery, SessionFilter, Storage
 
@@ -59,10 +60,17 @@ async def search_profiles(
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], dependencies=reading)
 async def get_profile(profile_id: Id, request: Request) -> Document:
-    """A profile by its id or any id in its `ids` (merged ids too)."""
-    storage = services_of(request).storage
+    """A profile by its id or any id in its `ids` (merged ids too).
+
+    Consents read as they stand now: an expired grant reads as not granted, and
+    a consent type's default applies where the person never decided."""
+    services = services_of(request)
+    storage = services.storage
     current = await storage.resolve_profile_id(profile_id.strip()) or profile_id.strip()
-    return found(await storage.get_profile(current), "Profile", profile_id)
+    profile = found(await storage.get_profile(current), "Profile", profile_id)
+    types = await services.changes.consent_types.all()
+    profile["consents"] = effective_consents(profile, iso(utcnow()), types)
+    return profile
 
 
 @router.get(

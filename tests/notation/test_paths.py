@@ -1,0 +1,75 @@
+"""Dot paths: parsing, reading, writing and deleting, and key templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kith.notation import MISSING, delete_path, get_path, parse_path, set_path
+from kith.notation.templates import expand_keys
+
+
+def test_parse_scope_and_keys() -> None:
+    path = parse_path("profile@data.contact.email.main")
+    assert path.scope == "profile"
+    assert path.keys == ("data", "contact", "email", "main")
+    assert path.dotted == "data.contact.email.main"
+    assert str(path) == "profile@data.contact.email.main"
+    assert parse_path("traits.plan").scope is None
+
+
+def test_a_template_keeps_its_dots() -> None:
+    path = parse_path("profile@interests.{event@properties.topic.name}")
+    assert path.keys == ("interests", "{event@properties.topic.name}")
+
+
+@pytest.mark.parametrize("text", ["", "profile@", "a..b", ".a", "a.", "nowhere@a.b"])
+def test_bad_paths_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_path(text)
+
+
+def test_scope_required() -> None:
+    with pytest.raises(ValueError, match="needs a scope"):
+        parse_path("data.pii", scope_required=True)
+
+
+def test_get_distinguishes_missing_from_null() -> None:
+    document: dict[str, Any] = {"a": {"b": None, "list": [{"x": 1}]}}
+    assert get_path(document, "a.b") is None
+    assert get_path(document, "a.c") is MISSING
+    assert get_path(document, "a.b.c") is MISSING
+    assert get_path(document, "a.list.0.x") == 1
+    assert get_path(document, "a.list.5") is MISSING
+
+
+def test_set_creates_the_way_and_replaces_non_dicts() -> None:
+    document: dict[str, Any] = {"a": 5}
+    set_path(document, "a.b.c", 1)
+    set_path(document, "x.y", [1])
+    assert document == {"a": {"b": {"c": 1}}, "x": {"y": [1]}}
+
+
+def test_delete() -> None:
+    document: dict[str, Any] = {"a": {"b": 1, "c": 2}}
+    assert delete_path(document, "a.b") is True
+    assert delete_path(document, "a.b") is False
+    assert delete_path(document, "z.q") is False
+    assert document == {"a": {"c": 2}}
+
+
+def test_templates_expand_from_the_data() -> None:
+    event = {"properties": {"topic": "Running Shoes", "nested": {"x": 1}, "dotted": "a.b"}}
+
+    def read(path: Any) -> Any:
+        return get_path(event, path.keys)
+
+    assert expand_keys(("interests", "{event@properties.topic}"), read) == (
+        "interests",
+        "Running Shoes",
+    )
+    assert expand_keys(("i", "{event@properties.dotted}"), read) == ("i", "a_b")
+    assert expand_keys(("i", "{event@properties.missing}"), read) is None
+    assert expand_keys(("i", "{event@properties.nested}"), read) is None
+    assert expand_keys(("plain",), read) == ("plain",)

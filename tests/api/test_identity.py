@@ -164,9 +164,7 @@ def test_static_id_backend_and_anonymous_web_do_not_inflate_visits(
     assert profile["metadata"]["time"]["visit"]["count"] == 1
 
 
-def test_a_shared_value_beyond_merge_max_is_refused(
-    make_client: Any, admin: Headers
-) -> None:
+def test_a_shared_value_beyond_merge_max_is_refused(make_client: Any, admin: Headers) -> None:
     client: TestClient = make_client(merge_max=3)
     new_source(client, admin, "web-shop")
     owners = []

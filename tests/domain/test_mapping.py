@@ -30,7 +30,9 @@ def profile() -> dict[str, Any]:
 
 
 def test_set_copies_and_logs_the_change(profile: dict[str, Any]) -> None:
-    changed = run(profile, {"email": "a@b.c"}, rule("event@properties.email", "profile@traits.mail"))
+    changed = run(
+        profile, {"email": "a@b.c"}, rule("event@properties.email", "profile@traits.mail")
+    )
     assert changed == ["traits.mail"]
     assert profile["traits"]["mail"] == "a@b.c"
     assert profile["metadata"]["fields"]["traits.mail"] == {"time": NOW, "event": "ev-1"}

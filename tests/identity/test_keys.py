@@ -60,7 +60,10 @@ def test_a_list_gives_one_entry_per_item() -> None:
     profile = new_profile("p1", "2026-01-01T00:00:00Z")
     profile["traits"]["emails"] = ["a@x.io", "B@x.io"]
     settings = IdentitySettings(merge_keys=[MergeKey(path="traits.emails", normalise="email")])
-    assert key_values(profile, settings) == [("traits.emails", "a@x.io"), ("traits.emails", "b@x.io")]
+    assert key_values(profile, settings) == [
+        ("traits.emails", "a@x.io"),
+        ("traits.emails", "b@x.io"),
+    ]
 
 
 def test_settings_problems_are_located() -> None:

@@ -107,40 +107,46 @@ def event_stats(
 ) -> Document:
     """Counts per bucket (and per group), every bucket of the range present, zeros too.
 
-    Counted from the (column, time) indexes alone, never the documents: for a
-    grouping, the distinct values are found by skipping through the index (one
-    seek per value), then each value's time range is one index range scan."""
+    Counted from the (column, time) indexes alone, never the documents. Each
+    bucket is its own `count(*)` over an index range (a generated series of
+    buckets with a correlated count), which SQLite runs as a tight loop over
+    index entries; a single `GROUP BY (time - origin) / width` is ~4x slower
+    because every entry then goes through a sorter. For a grouping, the
+    distinct values are found by skipping through the index, one seek each."""
     width = BUCKET_MICROS[interval]
     start, end = micros(from_), micros(to)
     origin = start - start % width
-    counts: dict[int, dict[str | None, int]] = {}
+    total = max(0, -(-(end - origin) // width))
+    counts: list[dict[str | None, int]] = [{} for _ in range(total)]
     if by is None:
-        rows = conn.execute(
-            "SELECT (time - ?) / ?, count(*) FROM events INDEXED BY events_time"
-            " WHERE time >= ? AND time < ? GROUP BY 1",
-            (origin, width, start, end),
-        )
-        for number, count in rows:
-            counts.setdefault(number, {})[None] = count
+        values: list[str | None] = [None]
+        index, match = "events_time", ""
     else:
         column, index = _STATS_COLUMN[by], _STATS_INDEX[by]
-        for (value,) in conn.execute(
-            f"WITH RECURSIVE v(x) AS ("
-            f" SELECT min({column}) FROM events INDEXED BY {index}"
-            f" UNION ALL SELECT (SELECT min({column}) FROM events INDEXED BY {index}"
-            f"  WHERE {column} > v.x) FROM v WHERE v.x IS NOT NULL"
-            f") SELECT x FROM v WHERE x IS NOT NULL"
-        ).fetchall():
-            rows = conn.execute(
-                f"SELECT (time - ?) / ?, count(*) FROM events INDEXED BY {index}"
-                f" WHERE {column} = ? AND time >= ? AND time < ? GROUP BY 1",
-                (origin, width, value, start, end),
+        match = f"{column} = :value AND "
+        values = [
+            row[0]
+            for row in conn.execute(
+                f"WITH RECURSIVE v(x) AS ("
+                f" SELECT min({column}) FROM events INDEXED BY {index}"
+                f" UNION ALL SELECT (SELECT min({column}) FROM events INDEXED BY {index}"
+                f"  WHERE {column} > v.x) FROM v WHERE v.x IS NOT NULL"
+                f") SELECT x FROM v WHERE x IS NOT NULL"
             )
-            for number, count in rows:
-                counts.setdefault(number, {})[value] = count
+        ]
+    sql = (
+        "WITH RECURSIVE b(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM b WHERE n + 1 < :total)"
+        f" SELECT n, (SELECT count(*) FROM events INDEXED BY {index} WHERE {match}"
+        " time >= max(:start, :origin + n * :width)"
+        " AND time < min(:end, :origin + (n + 1) * :width)) FROM b"
+    )
+    params = {"total": total, "start": start, "end": end, "origin": origin, "width": width}
+    for value in values:
+        for number, count in conn.execute(sql, {**params, "value": value}):
+            if count:
+                counts[number][value] = count
     buckets: list[Document] = []
-    for number in range(max(0, -(-(end - origin) // width))):
-        groups = counts.get(number, {})
+    for number, groups in enumerate(counts):
         bucket: Document = {
             "time": iso(datetime.fromtimestamp((origin + number * width) / 1_000_000, UTC)),
             "count": sum(groups.values()),

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench fmt clean
+.PHONY: run test lint bench bench-data fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check kith tests bench
 	$(BIN)/ruff format --check kith tests bench
 	$(BIN)/mypy
+
+# the data API at size: loads 1M profiles / 10M events (~20 min, ~16 GB scratch), then times reads
+bench-data: $(STAMP)
+	$(BIN)/python -m bench.data_size
 
 fmt: $(STAMP)
 	$(BIN)/ruff format kith tests bench

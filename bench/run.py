@@ -49,6 +49,7 @@ RETURNING_VISITOR = SCENARIOS_DIR / "returning_visitor.lua"
 BULK = SCENARIOS_DIR / "bulk.lua"
 WEBHOOK_GET = SCENARIOS_DIR / "webhook_get.lua"
 PUT_BATCH = SCENARIOS_DIR / "put_batch.lua"
+IDENTIFY = SCENARIOS_DIR / "identify.lua"
 #: Sessions each wrk thread keeps in returning_visitor.lua and webhook_get.lua (POOL).
 RETURNING_POOL = 1000
 SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
@@ -56,6 +57,8 @@ SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
 GOAL_BULK_EVENTS_PER_S = 50_000.0
+GOAL_IDENTIFY_VS_PAGE_VIEWS = 0.7
+"""Identify-heavy traffic may be at most 30% slower than new visitors' page views."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class KithScenario:
 KITH_SCENARIOS = (
     KithScenario("new_visitor", NEW_VISITOR, "/track", "8"),
     KithScenario("returning_visitor", RETURNING_VISITOR, "/track", "9", pooled=True),
+    KithScenario("identify", IDENTIFY, "/track", "d"),
     KithScenario("bulk", BULK, "/track", "a"),
     # the script builds each path itself; wrk only needs a URL on the host
     KithScenario("webhook_get", WEBHOOK_GET, "/collect/page-view/bench-web", "b", pooled=True),
@@ -675,6 +679,16 @@ def _store_sizes_mb(data_dir: Path) -> dict[str, float]:
 # goals and output -----------------------------------------------------------------------
 def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
     checks: list[dict[str, Any]] = []
+    rates = {r["scenario"]: r["requests_per_s"] for r in scenarios if r["server"] == "kith"}
+    if rates.get("identify") and rates.get("new_visitor"):
+        share = round(rates["identify"] / rates["new_visitor"], 3)
+        checks.append(
+            {
+                "goal": f"identify req/s >= {GOAL_IDENTIFY_VS_PAGE_VIEWS}x new_visitor",
+                "value": share,
+                "met": share >= GOAL_IDENTIFY_VS_PAGE_VIEWS,
+            }
+        )
     for result in scenarios:
         if result["server"] != "kith":
             continue

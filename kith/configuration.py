@@ -7,6 +7,7 @@ other processes see it when their copy expires."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -22,19 +23,33 @@ class ConfigDocuments:
         self._ttl = ttl
         self._documents: dict[str, Document] = {}
         self._expires = 0.0
+        self._loading: asyncio.Future[None] | None = None
+        self._generation = 0
         self.version = 0
         """Bumped whenever a reload may have changed the documents, so that users
         of the documents can keep derived (compiled) forms until it moves."""
 
     async def all(self) -> dict[str, Document]:
-        now = time.monotonic()
-        if now >= self._expires:
-            documents = {str(doc["id"]): doc for doc in await self._storage.list_config(self.kind)}
-            if documents != self._documents:
-                self._documents = documents
-                self.version += 1
-            self._expires = now + self._ttl
+        if time.monotonic() >= self._expires:
+            if self._loading is None:
+                # one reload at a time; concurrent requests wait for it, not repeat it
+                self._loading = asyncio.ensure_future(self._reload())
+            loading = self._loading
+            try:
+                await asyncio.shield(loading)
+            finally:
+                if self._loading is loading and loading.done():
+                    self._loading = None
         return self._documents
+
+    async def _reload(self) -> None:
+        generation = self._generation
+        documents = {str(doc["id"]): doc for doc in await self._storage.list_config(self.kind)}
+        if documents != self._documents:
+            self._documents = documents
+            self.version += 1
+        if generation == self._generation:  # no change raced this read
+            self._expires = time.monotonic() + self._ttl
 
     async def put(self, key: str, document: Document) -> None:
         await self._storage.put_config(self.kind, key, {**document, "id": key})
@@ -46,4 +61,8 @@ class ConfigDocuments:
         return deleted
 
     def invalidate(self) -> None:
+        """Forget the cache; a load already running may be stale, so the next caller
+        starts a new one."""
         self._expires = 0.0
+        self._generation += 1
+        self._loading = None

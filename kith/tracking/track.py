@@ -207,10 +207,6 @@ class Tracker:
         if loaded:
             self._merge(plan, [profile, *loaded])
         survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
-        target = plan.unit.profile or profile
-        for kind, value in claims:
-            if kind == ID_KIND and value not in target["ids"]:
-                target["ids"].append(value)
         plan.unit.identities.extend((kind, value, survivor) for kind, value in claims)
         return None
 

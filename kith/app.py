@@ -106,3 +106,8 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     )
     app.include_router(admin_router())
     return app
+
+
+def app_from_environment() -> KithApp:
+    """The app of one worker process of `kith serve --workers N` (settings from KITH_*)."""
+    return build_app(Settings.model_validate({}))

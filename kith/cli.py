@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -52,14 +54,7 @@ StorageUrl = Annotated[
 
 def settings_from(**overrides: Any) -> Settings:
     """Environment first, then the command-line flags that were given."""
-    settings = Settings(**{name: value for name, value in overrides.items() if value is not None})
-    if settings.storage_kind == "postgresql":
-        console.print(
-            "[red]The PostgreSQL engine is not part of this version of Kith.[/red] "
-            "Leave --storage / KITH_STORAGE_URL empty to use the embedded store."
-        )
-        raise typer.Exit(2)
-    return settings
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})
 
 
 def with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
@@ -98,34 +93,87 @@ def serve(
         raise typer.Exit(2)
     import uvicorn
 
-    from kith.app import build_app
-
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        build_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
+        "loop": "uvloop",
+        "http": "httptools",
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers > 1:
+        # each worker process builds its own app from the environment, so the
+        # flags given here travel to them as KITH_* variables
+        for name, value in settings.model_dump(exclude_unset=True).items():
+            if value is not None:
+                os.environ[f"KITH_{name.upper()}"] = str(value)
+        uvicorn.run(
+            "kith.app:app_from_environment", factory=True, workers=settings.workers, **options
+        )
+        return
+    from kith.app import build_app
+
+    uvicorn.run(build_app(settings), **options)
 
 
 @app.command()
-def migrate(data_dir: DataDir = None, storage: StorageUrl = None) -> None:
-    """Apply pending schema migrations to the store."""
+def migrate(
+    data_dir: DataDir = None,
+    storage: StorageUrl = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Copy this store (sqlite:PATH) ... [with --to]."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="... into this one (postgresql://...).")
+    ] = None,
+) -> None:
+    """Apply pending schema migrations, or copy a store into another (--from, --to)."""
+    if from_ or to:
+        if not (from_ and to):
+            raise typer.BadParameter("--from and --to go together", param_hint="--from/--to")
+        copy_store(settings_from(storage_url=from_), settings_from(storage_url=to))
+        return
     settings = settings_from(data_dir=data_dir, storage_url=storage)
-    from kith.storage.sqlite.engine import migrate_file
+    if settings.storage_kind == "postgresql":
+        from kith.storage.postgres.engine import migrate_database
 
-    before, after = migrate_file(settings.sqlite_path)
-    if before == after:
-        console.print(f"Schema is up to date (version {after}) at {settings.sqlite_path}")
+        before, after = asyncio.run(migrate_database(settings.storage_url or ""))
+        where = "PostgreSQL"
     else:
-        console.print(f"Migrated {settings.sqlite_path} from version {before} to {after}")
+        from kith.storage.sqlite.engine import migrate_file
+
+        before, after = migrate_file(settings.sqlite_path)
+        where = str(settings.sqlite_path)
+    if before == after:
+        console.print(f"Schema is up to date (version {after}) at {where}")
+    else:
+        console.print(f"Migrated {where} from version {before} to {after}")
+
+
+def copy_store(source: Settings, target: Settings) -> None:
+    """Copy every table of one store into another, with a progress bar per table."""
+    from kith.storage.copy import TABLES, copy_table, open_pair
+
+    async def run() -> dict[str, int]:
+        copied: dict[str, int] = {}
+        async with open_pair(source, target) as (reader, writer):
+            with progress_bar("rows") as bar:
+                for table in TABLES:
+                    total = await reader.count(table)
+                    task = bar.add_task(f"copy {table}", total=total)
+                    copied[table] = await copy_table(
+                        reader, writer, table, partial(bar.advance, task)
+                    )
+        return copied
+
+    copied = asyncio.run(run())
+    summary = ", ".join(f"{count:,} {table}" for table, count in copied.items())
+    console.print(f"Copied {summary}")
 
 
 class DataKind(StrEnum):

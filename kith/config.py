@@ -33,6 +33,15 @@ class Settings(BaseSettings):
         ),
     )
     workers: int = Field(1, ge=1, description="Worker processes (PostgreSQL only).")
+    pg_pool_size: int = Field(
+        8, ge=2, description="PostgreSQL connections per worker for queries and the writer."
+    )
+    pg_lock_connections: int = Field(
+        32,
+        ge=2,
+        description="PostgreSQL connections per worker for advisory locks: one per request"
+        " in flight that holds a lock; more requests wait for one.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Log level of the server."
     )

@@ -8,7 +8,7 @@ import logging
 from kith.domain.access import Role
 from kith.domain.apikey import ApiKey, key_from_value, key_parts, new_key_material, secret_matches
 from kith.domain.clock import iso, utcnow
-from kith.domain.errors import NotFound
+from kith.domain.errors import Conflict, NotFound
 from kith.storage.ports import Storage
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,10 @@ class KeyService:
             secret_hash=secret_hash,
             created=iso(utcnow()),
         )
-        await self._storage.insert_key(key)
+        try:
+            await self._storage.insert_key(key)
+        except Conflict:  # another worker process created it at the same moment
+            return None
         log.info("bootstrap admin key %s created", key_id)
         return key
 

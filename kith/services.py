@@ -27,10 +27,19 @@ class Services:
     enrichment: SessionEnrichment
     changes: ProfileChanges
     tracker: Tracker
+    configs: dict[str, ConfigDocuments]
 
     async def start(self) -> None:
         await self.storage.start()
+        self.storage.subscribe(self.config_changed)
         await self.keys.bootstrap(self.settings.bootstrap_admin_key)
+
+    def config_changed(self, kind: str, key: str) -> None:
+        """Another process changed configuration: drop this process's cached copy."""
+        if kind == "source":
+            self.sources.invalidate(key)
+        elif kind in self.configs:
+            self.configs[kind].invalidate()
 
     async def close(self) -> None:
         await self.storage.close()
@@ -41,11 +50,14 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     storage = storage or open_storage(settings)
     sources = SourceRegistry(storage, settings.source_cache_ttl)
     enrichment = SessionEnrichment(settings.trusted_proxy_networks, settings.geoip_db)
-    ttl = settings.config_cache_ttl
+    configs = {
+        kind: ConfigDocuments(storage, kind, settings.config_cache_ttl)
+        for kind in ("event-type", "consent-type", "setting")
+    }
     changes = ProfileChanges(
-        EventTypeRegistry(ConfigDocuments(storage, "event-type", ttl)),
-        ConsentTypeRegistry(ConfigDocuments(storage, "consent-type", ttl)),
-        IdentitySettingsStore(ConfigDocuments(storage, "setting", ttl)),
+        EventTypeRegistry(configs["event-type"]),
+        ConsentTypeRegistry(configs["consent-type"]),
+        IdentitySettingsStore(configs["setting"]),
     )
     tracker = Tracker(
         storage,
@@ -63,4 +75,5 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         enrichment=enrichment,
         changes=changes,
         tracker=tracker,
+        configs=configs,
     )

@@ -11,14 +11,44 @@ from fastapi.testclient import TestClient
 
 from kith.app import build_app
 from kith.config import Settings
+from tests.postgres import create_database, drop_database, drop_schema, fresh_schema_url
 
 ADMIN_KEY = "kith_testadmin_0123456789abcdef"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One fresh database for the whole run (dropped at the end)."""
+    name = create_database()
+    yield name
+    drop_database(name)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", bootstrap_admin_key=ADMIN_KEY)
+def engine() -> str:
+    """The storage engine; tests/api runs every test once per engine."""
+    return "sqlite"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    if engine == "sqlite":
+        yield Settings(data_dir=tmp_path / "data", bootstrap_admin_key=ADMIN_KEY)
+        return
+    database: str = request.getfixturevalue("postgres_database")
+    url, schema = fresh_schema_url(database)
+    yield Settings(
+        data_dir=tmp_path / "data",
+        storage_url=url,
+        bootstrap_admin_key=ADMIN_KEY,
+        pg_pool_size=4,
+        pg_lock_connections=8,
+    )
+    drop_schema(database, schema)
 
 
 @pytest.fixture

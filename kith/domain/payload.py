@@ -120,6 +120,9 @@ def _clean_id(ref: Ref | None, limit: int, loc: list[str | int]) -> Ref | None:
 def _check_length(value: str, limit: int, loc: list[str | int]) -> None:
     if len(value) > limit:
         raise InvalidPayload.at(loc, f"At most {limit} characters", "too_long")
+    if "\x00" in value:
+        # no id or type needs one, and PostgreSQL cannot store it in text
+        raise InvalidPayload.at(loc, "Must not contain the NUL character", "value_error")
 
 
 def check_depth(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:

@@ -11,7 +11,15 @@ from kith.storage.ports import Storage
 
 def open_storage(settings: Settings) -> Storage:
     if settings.storage_kind == "postgresql":
-        raise NotImplementedError("The PostgreSQL engine is not available in this version")
+        from kith.storage.postgres.engine import PostgresStorage
+
+        return PostgresStorage(
+            settings.storage_url or "",
+            pool_size=settings.pg_pool_size,
+            lock_connections=settings.pg_lock_connections,
+            max_batch=settings.writer_max_batch,
+            max_queue=settings.writer_max_queue,
+        )
     from kith.storage.sqlite.engine import SQLiteStorage
 
     return SQLiteStorage(

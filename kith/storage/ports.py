@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,10 @@ class Storage(Protocol):
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
+    def subscribe(self, listener: Callable[[str, str], None]) -> None:
+        """Call `listener(kind, key)` when another process changes configuration."""
+        ...
+
     def writer_stats(self) -> WriterStats: ...
 
     # tracking: point reads on the hot path, and the one write per request
@@ -109,6 +114,12 @@ class Storage(Protocol):
     async def resolve_profile_id(self, any_id: str) -> str | None: ...
     async def existing_event_ids(self, event_ids: list[str]) -> set[str]: ...
     async def commit_visit(self, unit: VisitUnit) -> None: ...
+    async def identity_page(
+        self, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        """(kind, value, profile id) rows of the identity index in key order, for copying."""
+        ...
+
     async def identity_owners(
         self, entries: list[tuple[str, str]]
     ) -> dict[tuple[str, str], str]: ...

@@ -19,10 +19,22 @@ from tests.api.helpers import (
     payload,
     track,
 )
+from tests.store_rows import rows
 
 
 def store_bytes(settings: Settings) -> bytes:
-    """Every file of the store after a checkpoint: the database, WAL and shared memory."""
+    """Every file of the store after a checkpoint: the database, WAL and shared memory.
+
+    On PostgreSQL, whose files belong to the server, every stored row instead:
+    erased rows must be gone from every table (the server reclaims their space
+    at its next VACUUM; see docs/security.md)."""
+    if settings.storage_kind == "postgresql":
+        texts = rows(
+            settings,
+            "SELECT doc::text FROM profiles UNION ALL SELECT doc::text FROM sessions"
+            " UNION ALL SELECT doc::text FROM events UNION ALL SELECT value FROM identities",
+        )
+        return "\n".join(text for (text,) in texts).encode()
     path = settings.sqlite_path
     conn = sqlite3.connect(path)
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
 from kith.config import Settings
+from tests.store_rows import rows
 
 
 def test_create_answers_the_key_once_and_it_works(
@@ -27,9 +27,7 @@ def test_create_answers_the_key_once_and_it_works(
         == 200
     )
     # only the hash is stored
-    conn = sqlite3.connect(settings.sqlite_path)
-    stored = [r[0] for r in conn.execute("SELECT secret_hash FROM api_keys")]
-    conn.close()
+    stored = [r[0] for r in rows(settings, "SELECT secret_hash FROM api_keys")]
     assert all(
         body["key"] not in value and body["key"].split("_")[-1] not in value for value in stored
     )

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.helpers import get_session, new_source, payload
@@ -42,6 +43,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.sqlite_only
 def test_a_backed_up_writer_degrades_health_then_refuses_with_503(
     make_client: Callable[..., TestClient], admin: dict[str, str]
 ) -> None:

@@ -9,7 +9,6 @@ A new admin route gets a row here (a function of the client and the seeded
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from kith.domain.payload import normalise_event_type
 from tests.api.helpers import Json, new_source
+from tests.store_rows import rows
 
 NASTY = [
     "' OR '1'='1",
@@ -217,12 +217,16 @@ def test_sql_fragments_are_stored_and_found_literally(
             check(client, admin, seeded)
         except AssertionError as exc:
             raise AssertionError(f"{name}: {exc}") from exc
-    db = client.app.state.services.settings.sqlite_path  # type: ignore[attr-defined]
-    conn = sqlite3.connect(db)
-    try:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        assert {"events", "profiles", "sessions", "sources", "api_keys"} <= tables
-        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] >= 1
-    finally:
-        conn.close()
+    settings = client.app.state.services.settings  # type: ignore[attr-defined]
+    if settings.storage_kind == "sqlite":
+        assert rows(settings, "PRAGMA integrity_check") == [("ok",)]
+        tables = {row[0] for row in rows(settings, "SELECT name FROM sqlite_master")}
+    else:
+        tables = {
+            row[0]
+            for row in rows(
+                settings, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        }
+    assert {"events", "profiles", "sessions", "sources", "api_keys"} <= tables
+    assert rows(settings, "SELECT count(*) FROM api_keys")[0][0] >= 1

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 
+from tests.postgres import drop_schema, fresh_schema_url
 from tests.e2e.conftest import KITH, Server, create_source
 
 MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "minimal.json"
@@ -95,19 +96,16 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert "up to date" in again.stdout
 
 
-def test_postgresql_url_is_refused_with_a_message(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            *KITH,
-            "serve",
-            "--storage",
-            "postgresql://kith@127.0.0.1/test",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2
-    assert "embedded store" in result.stdout and "Traceback" not in result.stderr
+def test_migrate_on_postgresql(postgres_database: str) -> None:
+    url, schema = fresh_schema_url(postgres_database)
+    try:
+        first = subprocess.run(
+            [*KITH, "migrate", "--storage", url], capture_output=True, text=True, check=True
+        )
+        assert "PostgreSQL from version 0 to" in first.stdout
+        again = subprocess.run(
+            [*KITH, "migrate", "--storage", url], capture_output=True, text=True, check=True
+        )
+        assert "up to date" in again.stdout
+    finally:
+        drop_schema(postgres_database, schema)

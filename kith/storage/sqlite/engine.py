@@ -110,6 +110,9 @@ class SQLiteStorage:
             self._hot.close()
             self._hot = None
 
+    def subscribe(self, listener: Callable[[str, str], None]) -> None:
+        """One process owns the file, so no other process can change anything."""
+
     def writer_stats(self) -> WriterStats:
         return WriterStats(self._writer.units, self._writer.commits, self._writer.queued)
 
@@ -171,6 +174,20 @@ class SQLiteStorage:
             move_merged(conn, survivor, merged)
 
         await self._writer.submit(merge)
+
+    async def identity_page(
+        self, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        start = after or ("", "")
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            return conn.execute(
+                "SELECT kind, value, profile_id FROM identities WHERE (kind, value) > (?, ?)"
+                " ORDER BY kind, value LIMIT ?",
+                (*start, limit),
+            ).fetchall()
+
+        return await self._read(query)
 
     async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         conn = self._hot_conn()

@@ -1,0 +1,1 @@
+"""The scale-out engine: PostgreSQL through asyncpg, shared by many Kith processes."""

@@ -789,7 +789,7 @@ def to_markdown(results: dict[str, Any]) -> str:
                 f"{r['p95_ms']:.2f}",
                 f"{r['p99_ms']:.2f}",
                 str(r["error_total"]),
-                "1.00x" if r["server"] != "kith" else _ratio(r["ratio_to_baseline"]),
+                "1.00x" if not r["server"].startswith("kith") else _ratio(r["ratio_to_baseline"]),
                 "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
             ]
             for r in scenarios
@@ -884,7 +884,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
     scenarios: list[ScenarioResult] = results["scenarios"]
     names = [r["scenario"] for r in scenarios]
-    colours = ["#9e9e9e" if r["server"] != "kith" else "#3f7fbf" for r in scenarios]
+    colours = ["#9e9e9e" if not r["server"].startswith("kith") else "#3f7fbf" for r in scenarios]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.6))
     rps = [r["requests_per_s"] for r in scenarios]
     left.bar(names, rps, color=colours)
@@ -952,8 +952,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--parts",
-        default="baseline,kith,writer",
-        help="comma-separated subset of baseline,kith,writer",
+        default="baseline,kith,postgres,writer",
+        help="comma-separated subset of baseline,kith,postgres,writer",
     )
     parser.add_argument("--seconds", type=int, help="per scenario (env KITH_BENCH_SECONDS, 10)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
@@ -962,7 +962,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts - {"baseline", "kith", "writer"}
+    unknown = parts - {"baseline", "kith", "postgres", "writer"}
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
 
@@ -976,7 +976,7 @@ def main(argv: list[str] | None = None) -> int:
             pin=can_pin(),
         )
         writer_seconds = _env_number("KITH_BENCH_WRITER_SECONDS", min(5.0, max(1.0, seconds / 2)))
-        if parts & {"baseline", "kith"}:
+        if parts & {"baseline", "kith", "postgres"}:
             require_wrk()
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -1028,6 +1028,17 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 results["scenarios"].extend(kith_results)
                 results["kith"] = info
+        if "postgres" in parts:
+            from bench.scale import bench_postgres
+
+            for workers in (1, 2):
+                try:
+                    results["scenarios"].append(
+                        bench_postgres(shape, scratch, results["baseline_rps"], workers)
+                    )
+                except (BenchError, OSError, subprocess.SubprocessError) as exc:
+                    failed = True
+                    say(f"postgres part ({workers} workers) failed: {exc}")
         if "writer" in parts:
             results["writer"] = writer_bench.run_all(seconds=writer_seconds, progress=say)
     except BenchError as exc:
@@ -1037,6 +1048,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     results["goals"] = goals(results["scenarios"])
+    if "postgres" in parts:
+        from bench.scale import postgres_goals
+
+        results["goals"] += postgres_goals(results["scenarios"])
     written = write_results(results, args.out_dir)
     print(to_markdown(results))
     for path in written:

@@ -883,7 +883,12 @@ def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     scenarios: list[ScenarioResult] = results["scenarios"]
-    names = [r["scenario"] for r in scenarios]
+    names = [
+        r["scenario"]
+        if r["server"] in ("kith", "bare Starlette")
+        else f"{r['scenario']}\n{r['server']}"
+        for r in scenarios
+    ]
     colours = ["#9e9e9e" if not r["server"].startswith("kith") else "#3f7fbf" for r in scenarios]
     figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.6))
     rps = [r["requests_per_s"] for r in scenarios]

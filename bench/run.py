@@ -381,6 +381,7 @@ def run_wrk(
     seed: int,
     shape: LoadShape,
     timeout: int | None = None,
+    *extra: str,
 ) -> WrkReport:
     command = [
         *pinned(CLIENT_CORE, shape),
@@ -395,6 +396,7 @@ def run_wrk(
         url,
         "--",
         str(seed),
+        *extra,
     ]
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + (timeout or 0) + 60, check=False

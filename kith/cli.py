@@ -115,8 +115,9 @@ def serve(
             "kith.app:app_from_environment", factory=True, workers=settings.workers, **options
         )
         return
-    from kith.app import build_app
+    from kith.app import build_app, tune_garbage_collector
 
+    tune_garbage_collector()
     uvicorn.run(build_app(settings), **options)
 
 

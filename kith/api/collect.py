@@ -152,6 +152,8 @@ def collector_routes(services: Services) -> list[Route]:
         sources = [await tracker.source_for(p.source.id, "rest") for p in payloads]
         call.sources.extend(sources)
         rate_limits.admit((source, 1) for source in sources)
+        for index, payload in enumerate(payloads):
+            await tracker.changes.refuse_invalid(payload, ["body", index])
         info = request_info(request)
         profile_less = _is_true(request.query_params.get("profile_less"))
         responses = []

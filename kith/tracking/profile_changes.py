@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from kith.domain.consent import apply_consent_update
 from kith.domain.errors import InvalidPayload
 from kith.domain.mapping import MappingContext, apply_mapping, log_changes
+from kith.domain.payload import TrackerPayload
 from kith.identity.keys import IdentitySettings
 from kith.identity.settings import IdentitySettingsStore
 from kith.storage.ports import Document
@@ -34,6 +35,21 @@ class ProfileChanges:
 
     async def identity_settings(self) -> IdentitySettings:
         return await self.identity.current()
+
+    async def refuse_invalid(self, payload: TrackerPayload, at: list[str | int]) -> None:
+        """Raise 422 if an event breaks the schema of a type in `reject` mode.
+
+        `PUT /track` checks every payload of a batch this way before storing any,
+        so a rejected payload never leaves the ones before it half-stored."""
+        for index, event in enumerate(payload.events):
+            compiled = await self.event_types.compiled(event.type)
+            if compiled is None or compiled.definition.on_invalid != "reject":
+                continue
+            problem = compiled.problem(event.properties)
+            if problem is not None:
+                raise InvalidPayload.at(
+                    [*at, "events", index, "properties"], problem, "schema_error"
+                )
 
     async def apply(
         self,

@@ -113,6 +113,10 @@ class Tracker:
     def event_types(self) -> EventTypeRegistry:
         return self._changes.event_types
 
+    @property
+    def changes(self) -> ProfileChanges:
+        return self._changes
+
     async def source_for(self, source_id: str, bridge: Bridge) -> Source:
         source = await self._sources.cached(source_id)
         if source is None or not source.accepts(bridge):

@@ -209,3 +209,17 @@ def test_bad_definitions_are_422_naming_the_field(client: TestClient, admin: Hea
         response = client.put("/api/event-types/broken", json=body, headers=admin)
         assert_validation_error(response, loc, check_text=False)
     assert client.get("/api/event-types/broken", headers=admin).status_code == 404
+
+
+def test_a_rejected_payload_in_a_batch_stores_none_of_the_batch(
+    client: TestClient, admin: Headers, web_source: str
+) -> None:
+    put_type(client, admin, "score", on_invalid="reject",
+             schema={"type": "object", "properties": {"points": {"type": "integer"}}})  # fmt: skip
+    batch = [
+        payload(session="b-1", events=[{"type": "score", "properties": {"points": 1}}]),
+        payload(session="b-2", events=[{"type": "score", "properties": {"points": "x"}}]),
+    ]
+    response = client.put("/track", json=batch)
+    assert_validation_error(response, ["body", 1, "events", 0, "properties"])
+    assert all_events(client, admin) == []

@@ -22,7 +22,7 @@ import orjson
 
 from kith.domain.access import Role
 from kith.domain.apikey import ApiKey
-from kith.domain.clock import micros_of_iso, utcnow
+from kith.domain.clock import utcnow
 from kith.domain.errors import Conflict
 from kith.domain.source import Source
 from kith.storage.cursor import decode_cursor, encode_cursor
@@ -43,6 +43,7 @@ from kith.storage.postgres import data_queries
 from kith.storage.postgres.locks import AdvisoryLocks
 from kith.storage.postgres.schema import ensure_partitions, migrate
 from kith.storage.postgres.writer import PgGroupCommitWriter, Statements
+from kith.storage.rows import UnitSql, unit_statements
 
 log = logging.getLogger(__name__)
 _source_decoder = msgspec.json.Decoder(Source)
@@ -502,41 +503,21 @@ _INSERT_EVENT = (
 )
 
 
+_SQL = UnitSql(
+    upsert_profile=_UPSERT_PROFILE,
+    upsert_identity=_UPSERT_IDENTITY,
+    upsert_session=_UPSERT_SESSION,
+    insert_event=_INSERT_EVENT,
+    event_channel_column=True,
+)
+
+
+def _as_is(document: Document) -> Document:
+    return document  # the jsonb codec encodes it
+
+
 def visit_statements(unit: VisitUnit) -> Statements:
-    statements: list[tuple[str, list[tuple[Any, ...]]]] = []
-    if unit.profile is not None:
-        profile = unit.profile
-        updated = micros_of_iso(profile["metadata"]["time"]["update"])
-        statements.append((_UPSERT_PROFILE, [(profile["id"], profile, updated)]))
-    if unit.identities:
-        # one row per key: the last claim in the unit wins, as it would in order
-        rows = {(kind, value): owner for kind, value, owner in unit.identities}
-        statements.append((_UPSERT_IDENTITY, [(k, v, o) for (k, v), o in rows.items()]))
-    if unit.session is not None:
-        session = unit.session
-        owner = session["profile"]["id"] if session.get("profile") else None
-        created = micros_of_iso(session["metadata"]["time"]["create"])
-        statements.append((_UPSERT_SESSION, [(session["id"], owner, created, session)]))
-    if unit.events:
-        statements.append((_INSERT_EVENT, [_event_row(event) for event in unit.events]))
-    return Statements(statements)
-
-
-def _event_row(event: Document) -> tuple[Any, ...]:
-    profile = event.get("profile")
-    session = event.get("session")
-    metadata = event["metadata"]
-    return (
-        event["id"],
-        profile["id"] if profile else None,
-        session["id"] if session else None,
-        event["type"],
-        event["source"]["id"],
-        micros_of_iso(metadata["time"]["insert"]),
-        metadata["status"],
-        metadata.get("channel"),
-        event,
-    )
+    return Statements(unit_statements(unit, _SQL, _as_is))
 
 
 async def move_merged(conn: asyncpg.Connection, survivor: str, merged: list[str]) -> None:

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 import orjson
 
 from kith.domain.apikey import ApiKey
-from kith.domain.clock import micros_of_iso
 from kith.domain.errors import Conflict
 from kith.domain.source import Source
 from kith.storage.cursor import decode_cursor, encode_cursor
@@ -39,6 +38,7 @@ from kith.storage.ports import (
     VisitUnit,
     WriterStats,
 )
+from kith.storage.rows import UnitSql, unit_statements
 from kith.storage.sqlite import data_queries
 from kith.storage.sqlite.schema import migrate
 from kith.storage.sqlite.writer import GroupCommitWriter, RowWrites
@@ -450,26 +450,22 @@ _INSERT_EVENT = (
 )
 
 
+_SQL = UnitSql(
+    upsert_profile=_UPSERT_PROFILE,
+    upsert_identity=_UPSERT_IDENTITY,
+    upsert_session=_UPSERT_SESSION,
+    insert_event=_INSERT_EVENT,
+    event_channel_column=False,  # a virtual column computed from the document
+)
+
+
+def _text(document: Document) -> str:
+    return orjson.dumps(document).decode()
+
+
 def visit_rows(unit: VisitUnit) -> RowWrites:
     """The unit as plain rows, serialised here, on the caller's thread."""
-    statements: list[tuple[str, list[tuple[Any, ...]]]] = []
-    if unit.profile is not None:
-        profile = unit.profile
-        updated = micros_of_iso(profile["metadata"]["time"]["update"])
-        statements.append(
-            (_UPSERT_PROFILE, [(profile["id"], orjson.dumps(profile).decode(), updated)])
-        )
-    if unit.identities:
-        statements.append((_UPSERT_IDENTITY, list(unit.identities)))
-    if unit.session is not None:
-        session = unit.session
-        owner = session["profile"]["id"] if session.get("profile") else None
-        created = micros_of_iso(session["metadata"]["time"]["create"])
-        row = (session["id"], owner, created, orjson.dumps(session).decode())
-        statements.append((_UPSERT_SESSION, [row]))
-    if unit.events:
-        statements.append((_INSERT_EVENT, [_event_row(event) for event in unit.events]))
-    return RowWrites(statements)
+    return RowWrites(unit_statements(unit, _SQL, _text))
 
 
 def move_merged(conn: sqlite3.Connection, survivor: str, merged: list[str]) -> None:
@@ -497,19 +493,3 @@ def move_merged(conn: sqlite3.Connection, survivor: str, merged: list[str]) -> N
             " WHERE profile_id = ?",
             (survivor, orjson.dumps({"id": survivor}).decode(), old),
         )
-
-
-def _event_row(event: Document) -> tuple[Any, ...]:
-    profile = event.get("profile")
-    session = event.get("session")
-    metadata = event["metadata"]
-    return (
-        event["id"],
-        profile["id"] if profile else None,
-        session["id"] if session else None,
-        event["type"],
-        event["source"]["id"],
-        micros_of_iso(metadata["time"]["insert"]),
-        metadata["status"],
-        orjson.dumps(event).decode(),
-    )

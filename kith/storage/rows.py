@@ -1,0 +1,73 @@
+"""A unit of work as table rows: the columns stored beside each document.
+
+Both engines store the same columns (a test keeps their schemas in step); they
+differ only in their SQL dialect and in how a document is passed (JSON text for
+SQLite, a dict for PostgreSQL's jsonb codec), so each gives those two things and
+this module does the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kith.domain.clock import micros_of_iso
+from kith.storage.ports import Document, VisitUnit
+
+Statements = list[tuple[str, list[tuple[Any, ...]]]]
+
+
+@dataclass(slots=True, frozen=True)
+class UnitSql:
+    """An engine's statements, each taking the rows built below, in this order."""
+
+    upsert_profile: str  # (id, doc, updated)
+    upsert_identity: str  # (kind, value, profile_id)
+    upsert_session: str  # (id, profile_id, created, doc)
+    insert_event: str  # (id, profile_id, session_id, type, source_id, time, status, [channel,] doc)
+    event_channel_column: bool
+    """False where `channel` is computed by the database from the document."""
+
+
+def event_row(
+    event: Document, encode: Callable[[Document], Any], *, channel: bool
+) -> tuple[Any, ...]:
+    profile = event.get("profile")
+    session = event.get("session")
+    metadata = event["metadata"]
+    columns: tuple[Any, ...] = (
+        event["id"],
+        profile["id"] if profile else None,
+        session["id"] if session else None,
+        event["type"],
+        event["source"]["id"],
+        micros_of_iso(metadata["time"]["insert"]),
+        metadata["status"],
+    )
+    if channel:
+        columns += (metadata.get("channel"),)
+    return (*columns, encode(event))
+
+
+def unit_statements(unit: VisitUnit, sql: UnitSql, encode: Callable[[Document], Any]) -> Statements:
+    """The unit as (SQL, rows) pairs, documents encoded here, on the caller's thread."""
+    statements: Statements = []
+    if unit.profile is not None:
+        profile = unit.profile
+        updated = micros_of_iso(profile["metadata"]["time"]["update"])
+        statements.append((sql.upsert_profile, [(profile["id"], encode(profile), updated)]))
+    if unit.identities:
+        # one row per key, the unit's last claim winning, as it would in order
+        latest = {(kind, value): owner for kind, value, owner in unit.identities}
+        rows = [(kind, value, owner) for (kind, value), owner in latest.items()]
+        statements.append((sql.upsert_identity, rows))
+    if unit.session is not None:
+        session = unit.session
+        owner = session["profile"]["id"] if session.get("profile") else None
+        created = micros_of_iso(session["metadata"]["time"]["create"])
+        statements.append((sql.upsert_session, [(session["id"], owner, created, encode(session))]))
+    if unit.events:
+        channel = sql.event_channel_column
+        rows = [event_row(event, encode, channel=channel) for event in unit.events]
+        statements.append((sql.insert_event, rows))
+    return statements

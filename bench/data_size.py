@@ -339,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     scratch: Path | None = None
     if args.reuse:
         directory = args.reuse
+        recorded = directory / "load.json"
+        if recorded.exists():  # written by the run that loaded it
+            result["load"] = orjson.loads(recorded.read_bytes())
     else:
         directory = args.keep or scratch_dir("data-")
         scratch = None if args.keep else directory
@@ -347,6 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         result["load"] = load(
             directory / "kith.db", args.profiles, args.events, args.days, args.seed
         )
+        (directory / "load.json").write_bytes(orjson.dumps(result["load"]))
         print(f"loaded: {result['load']}", flush=True)
     try:
         result["queries"] = asyncio.run(

@@ -305,3 +305,32 @@ async def test_concurrent_writers_and_a_reader(storage: SQLiteStorage) -> None:
     seen, _ = await asyncio.gather(reader(), writer())
     assert len(seen) == len(set(seen))
     assert before <= set(seen)
+
+
+async def test_paging_inside_a_time_range_keeps_to_the_range(storage: SQLiteStorage) -> None:
+    """With both a range and a cursor only one bounds the index walk; results are the same."""
+    stored: list[Doc] = []
+    for minute in range(6):
+        stored += (await visit(storage, T0 + timedelta(minutes=minute), 20))[2]
+    start, end = T0 + timedelta(minutes=1, seconds=5), T0 + timedelta(minutes=4, seconds=3)
+    expected = [
+        e["id"]
+        for e in reversed(stored)
+        if iso(start) <= e["metadata"]["time"]["insert"] < iso(end)
+    ]
+    where = EventFilter(type="page-view", from_=start, to=end)
+    items = await walk(lambda c, n: storage.list_events(where, c, n), 7)
+    assert [e["id"] for e in items] == expected
+    up = await walk(lambda c, n: storage.export_page("events", start, end, c, n), 7)
+    assert [e["id"] for e in up] == list(reversed(expected))
+    sessions = await walk(
+        lambda c, n: storage.list_sessions(SessionFilter(to=T0 + timedelta(minutes=3)), c, n), 1
+    )
+    assert len(sessions) == 3
+    profiles = await walk(
+        lambda c, n: storage.search_profiles(
+            ProfileQuery(updated_to=T0 + timedelta(minutes=4)), c, n
+        ),
+        1,
+    )
+    assert len(profiles) == 4

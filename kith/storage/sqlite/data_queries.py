@@ -60,6 +60,39 @@ class Where:
         return (" WHERE " + " AND ".join(self.clauses)) if self.clauses else ""
 
 
+def keyset(
+    key: str,
+    tiebreak: str,
+    bound: int | None,
+    after: list[Any] | None,
+    *,
+    descending: bool = True,
+    named: str | None = None,
+) -> Where:
+    """The range condition on `key` for a page: the query's own bound (`to` when
+    walking down, `from` when walking up) or, past the first page, the cursor.
+
+    Only one of the two is given to SQLite: with both, its planner keeps the
+    query's bound as the index range and checks the cursor row by row, so page
+    10,000 would scan the 500,000 entries before it. A cursor from the same
+    query is always inside its range; when one is not, the tighter bound wins.
+    `named`: use `:{named}N` placeholders instead of `?` (args stay in order)."""
+    marks = [f":{named}{n}" for n in range(3)] if named else ["?"] * 3
+    past = after is not None and bound is not None and (after[0] >= bound) == descending
+    if after is None or past:
+        if bound is None:
+            return Where([], [])
+        return Where([f"{key} {'<' if descending else '>='} {marks[0]}"], [bound])
+    sign = "<" if descending else ">"
+    return Where(
+        [
+            f"{key} {sign}= {marks[0]}",
+            f"({key}, {tiebreak}) {sign} ({marks[1]}, {marks[2]})",
+        ],
+        [after[0], after[0], after[1]],
+    )
+
+
 # events ----------------------------------------------------------------------------
 def event_where(where: EventFilter, after: list[Any] | None) -> Where:
     clauses: list[str] = []
@@ -77,15 +110,12 @@ def event_where(where: EventFilter, after: list[Any] | None) -> Where:
     if where.from_ is not None:
         clauses.append("time >= ?")
         args.append(micros(where.from_))
-    if where.to is not None:
-        clauses.append("time < ?")
-        args.append(micros(where.to))
+    page = keyset("time", "rowid", micros(where.to) if where.to else None, after)
+    clauses += page.clauses
+    args += page.args
     if where.tag is not None:
         clauses.append("EXISTS (SELECT 1 FROM json_each(doc, '$.tags') WHERE value = ?)")
         args.append(where.tag)
-    if after is not None:
-        clauses.append("(time, rowid) < (?, ?)")
-        args.extend(after)
     return Where(clauses, args)
 
 
@@ -170,13 +200,8 @@ def list_sessions(
     if where.from_ is not None:
         clauses.append("created >= ?")
         args.append(micros(where.from_))
-    if where.to is not None:
-        clauses.append("created < ?")
-        args.append(micros(where.to))
-    if after is not None:
-        clauses.append("(created, id) < (?, ?)")
-        args.extend(after)
-    cond = Where(clauses, args)
+    page = keyset("created", "id", micros(where.to) if where.to else None, after)
+    cond = Where(clauses + page.clauses, args + page.args)
     sql = (
         f"SELECT created, id, doc FROM sessions{cond.sql()} ORDER BY created DESC, id DESC LIMIT ?"
     )
@@ -262,9 +287,6 @@ def list_profiles(
     if lower_bounds:
         clauses.append("updated >= :updated_from")
         args["updated_from"] = max(lower_bounds)
-    if where.updated_to is not None:
-        clauses.append("updated < :updated_to")
-        args["updated_to"] = micros(where.updated_to)
     if where.visited_to is not None:
         clauses.append("json_extract(doc, '$.metadata.time.visit.current') < :visited_to")
         args["visited_to"] = iso(where.visited_to)
@@ -280,9 +302,10 @@ def list_profiles(
         clauses.append(_TEXT_MATCH)
         args["pattern"] = _like_pattern(where.q)
         args["q"] = where.q
-    if after is not None:
-        clauses.append("(updated, id) < (:after_updated, :after_id)")
-        args["after_updated"], args["after_id"] = after
+    updated_to = micros(where.updated_to) if where.updated_to else None
+    page = keyset("updated", "id", updated_to, after, named="page")
+    clauses += page.clauses
+    args.update({f"page{number}": value for number, value in enumerate(page.args)})
     args["limit"] = limit
     sql = (
         "SELECT updated, id, doc FROM profiles"
@@ -350,17 +373,15 @@ _EXPORT_KEY: dict[DataTable, tuple[str, str]] = {
 }
 
 
-def _range(table: DataTable, from_: datetime | None, to: datetime | None) -> Where:
-    column = _EXPORT_KEY[table][0]
-    clauses: list[str] = []
-    args: list[Any] = []
-    if from_ is not None:
-        clauses.append(f"{column} >= ?")
-        args.append(micros(from_))
+def _range(
+    table: DataTable, from_: datetime | None, to: datetime | None, after: list[Any] | None
+) -> Where:
+    key, tiebreak = _EXPORT_KEY[table]
+    page = keyset(key, tiebreak, micros(from_) if from_ else None, after, descending=False)
     if to is not None:
-        clauses.append(f"{column} < ?")
-        args.append(micros(to))
-    return Where(clauses, args)
+        page.clauses.append(f"{key} < ?")
+        page.args.append(micros(to))
+    return page
 
 
 def export_rows(
@@ -373,10 +394,7 @@ def export_rows(
 ) -> list[Row]:
     """(key, tie-break, doc) oldest first, for exports that replay in time order."""
     key, tiebreak = _EXPORT_KEY[table]
-    cond = _range(table, from_, to)
-    if after is not None:
-        cond.clauses.append(f"({key}, {tiebreak}) > (?, ?)")
-        cond.args.extend(after)
+    cond = _range(table, from_, to, after)
     sql = (
         f"SELECT {key}, {tiebreak}, doc FROM {table}{cond.sql()} ORDER BY {key}, {tiebreak} LIMIT ?"
     )
@@ -386,5 +404,5 @@ def export_rows(
 def count_rows(
     conn: sqlite3.Connection, table: DataTable, from_: datetime | None, to: datetime | None
 ) -> int:
-    cond = _range(table, from_, to)
+    cond = _range(table, from_, to, None)
     return int(conn.execute(f"SELECT count(*) FROM {table}{cond.sql()}", cond.args).fetchone()[0])

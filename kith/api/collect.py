@@ -31,10 +31,10 @@ from kith.domain.payload import (
     Ref,
     SourceRef,
     TrackerPayload,
-    check_depth,
+    check_json,
     decode_batch,
     decode_payload,
-    may_be_too_deep,
+    needs_json_check,
     normalise,
 )
 from kith.domain.source import Bridge, Source
@@ -156,11 +156,9 @@ def collector_routes(services: Services) -> list[Route]:
             await tracker.changes.refuse_invalid(payload, ["body", index])
         info = request_info(request)
         profile_less = _is_true(request.query_params.get("profile_less"))
-        responses = []
-        for payload, source in zip(payloads, sources, strict=True):
-            result = await tracker.track(payload, info, profile_less=profile_less, source=source)
-            responses.append(result.response())
-        return json_response(responses)
+        items = list(zip(payloads, sources, strict=True))
+        results = await tracker.track_many(items, info, profile_less=profile_less)
+        return json_response([result.response() for result in results])
 
     async def collect(request: Request, call: Call) -> Response:
         admit_load()
@@ -177,8 +175,8 @@ def collector_routes(services: Services) -> list[Route]:
                 ) from None
             if not isinstance(properties, dict):
                 raise InvalidPayload.at(["body"], "Expected a JSON object", "type_error")
-            if may_be_too_deep(body, limits.max_depth):
-                check_depth(properties, limits.max_depth, ["body"])
+            if needs_json_check(body, limits.max_depth):
+                check_json(properties, limits.max_depth, ["body"])
         session_id = params.get("session_id")
         payload = TrackerPayload(
             source=SourceRef(params["source_id"]),

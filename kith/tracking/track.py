@@ -9,6 +9,7 @@ transaction as the request's own writes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -78,6 +79,29 @@ class _Plan:
     request: Document
     store: bool
     save_events: bool
+
+
+def _chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
+    """Group batch positions that share a session or profile id, each group in order."""
+    parent = list(range(len(keys)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    first: dict[tuple[str, str], int] = {}
+    for index, (session, profile) in enumerate(keys):
+        for key in (("session", session), ("profile", profile)):
+            if key[1] is None:
+                continue
+            seen = first.setdefault((key[0], key[1]), index)
+            parent[root(index)] = root(seen)
+    groups: dict[int, list[int]] = {}
+    for index in range(len(keys)):
+        groups.setdefault(root(index), []).append(index)
+    return list(groups.values())
 
 
 def _page_url(page: Any) -> str | None:
@@ -176,6 +200,28 @@ class Tracker:
                 current = await held.hold_profiles({profile_id, *wanted})
                 profile_id = current[profile_id]
         raise AssertionError("unreachable: the last attempt always settles")
+
+    async def track_many(
+        self, items: list[tuple[TrackerPayload, Source]], info: RequestInfo, *, profile_less: bool
+    ) -> list[TrackResult]:
+        """A batch, answered in payload order, processed as concurrently as order allows.
+
+        Payloads naming the same session or profile (directly or through a chain
+        of others) run one after another in batch order; unrelated ones run at
+        the same time, so a batch of 50 waits for a few group commits, not 50."""
+        chains = _chains([(p.session.id if p.session else None,
+                           p.profile.id if p.profile else None) for p, _ in items])  # fmt: skip
+        results: list[TrackResult | None] = [None] * len(items)
+
+        async def run(indexes: list[int]) -> None:
+            for index in indexes:
+                payload, source = items[index]
+                results[index] = await self.track(
+                    payload, info, profile_less=profile_less, source=source
+                )
+
+        await asyncio.gather(*(run(chain) for chain in chains))
+        return [result for result in results if result is not None]
 
     async def _settle_claims(self, plan: _Plan, held: HeldLocks, *, last: bool) -> set[str] | None:
         """Give the profile its new identity entries, merging owners that are locked.

@@ -297,3 +297,29 @@ def test_collect_body_over_the_limit_is_413(
 
     assert response.status_code == 413
     assert all_events(client, admin) == []
+
+
+def test_a_batch_of_many_visitors_and_repeat_visits_is_exact(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    """Payloads of one session stay in order while other visitors' run alongside."""
+    batch = []
+    for round_ in range(3):
+        for visitor in range(20):
+            events = [{"type": "page-view", "properties": {"round": round_}}]
+            batch.append({"source": {"id": "web-shop"}, "session": {"id": f"v{visitor}"},
+                          "events": events})  # fmt: skip
+    response = client.put("/track", json=batch)
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert len(answers) == 60
+    for visitor in range(20):
+        mine = answers[visitor::20]
+        assert {a["session"]["id"] for a in mine} == {f"v{visitor}"}
+        assert len({a["profile"]["id"] for a in mine}) == 1
+        profile = client.get(f"/api/profiles/{mine[0]['profile']['id']}", headers=admin).json()
+        assert profile["stats"]["visits"] == 1 and profile["stats"]["views"] == 3
+        events = client.get(
+            "/api/events", params={"session": f"v{visitor}", "type": "page-view"}, headers=admin
+        ).json()["items"]
+        assert [e["properties"]["round"] for e in events] == [2, 1, 0]  # newest first

@@ -125,11 +125,16 @@ def _check_length(value: str, limit: int, loc: list[str | int]) -> None:
         raise InvalidPayload.at(loc, "Must not contain the NUL character", "value_error")
 
 
-def check_depth(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:
-    """Refuse JSON nested deeper than `max_depth`, `value` sitting at `level`.
+_INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def check_json(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:
+    """Refuse JSON nested deeper than `max_depth` (`value` sitting at `level`), and
+    integers past 64 bits, which no store serialises.
 
     Iterative, so the check itself cannot hit Python's recursion limit; the
-    loc names the first container found past the limit."""
+    loc names the first offending container or number."""
     stack: list[tuple[Any, int, list[str | int]]] = [(value, level, loc)]
     while stack:
         node, depth, where = stack.pop()
@@ -144,24 +149,31 @@ def check_depth(value: Any, max_depth: int, loc: list[str | int], level: int = 1
         for key, child in items:
             if isinstance(child, dict | list):
                 stack.append((child, depth + 1, [*where, key]))
+            elif type(child) is int and not _INT_MIN <= child <= _UINT_MAX:
+                raise InvalidPayload.at(
+                    [*where, key], "Integer outside the 64-bit range", "int_range"
+                )
 
 
-def may_be_too_deep(body: bytes, max_depth: int) -> bool:
-    """False when `body` has too few brackets to nest past `max_depth`.
+def needs_json_check(body: bytes, max_depth: int) -> bool:
+    """False when `body` has too few brackets to nest past `max_depth` and no run of
+    19 digits (the shortest integer that may not fit 64 bits).
 
-    Two C-speed counts spare the typical small payload the tree walk."""
-    return body.count(b"{") + body.count(b"[") > max_depth
+    C-speed scans that spare the typical small payload the tree walk."""
+    if body.count(b"{") + body.count(b"[") > max_depth:
+        return True
+    return _LONG_NUMBER.search(body) is not None
 
 
-def _check_payload_depth(payload: TrackerPayload, max_depth: int, at: list[str | int]) -> None:
+def _check_payload_json(payload: TrackerPayload, max_depth: int, at: list[str | int]) -> None:
     """The free-form parts of a payload (everything else is a fixed, shallow struct)."""
     base = len(at)  # the body is level 1; a batch's payloads are level 2
     for name in ("context", "properties", "options"):
-        check_depth(getattr(payload, name), max_depth, [*at, name], base + 1)
+        check_json(getattr(payload, name), max_depth, [*at, name], base + 1)
     for index, event in enumerate(payload.events):
         for name in ("properties", "options", "context", "tags"):
             where: list[str | int] = [*at, "events", index, name]
-            check_depth(getattr(event, name), max_depth, where, base + 3)
+            check_json(getattr(event, name), max_depth, where, base + 3)
 
 
 def normalise(
@@ -210,8 +222,8 @@ def decode_payload(body: bytes, limits: PayloadLimits | int) -> TrackerPayload:
         raise _invalid(exc) from None
     except RecursionError:  # msgspec gives up far past any sane limit
         raise _too_deep(limits) from None
-    if may_be_too_deep(body, limits.max_depth):
-        _check_payload_depth(payload, limits.max_depth, ["body"])
+    if needs_json_check(body, limits.max_depth):
+        _check_payload_json(payload, limits.max_depth, ["body"])
     return normalise(payload, limits, ["body"])
 
 
@@ -227,9 +239,9 @@ def decode_batch(
         raise _too_deep(limits) from None
     if len(payloads) > max_payloads:
         raise InvalidPayload.at(["body"], f"At most {max_payloads} payloads per batch", "too_long")
-    deep = may_be_too_deep(body, limits.max_depth)
+    walk = needs_json_check(body, limits.max_depth)
     for index, payload in enumerate(payloads):
-        if deep:
-            _check_payload_depth(payload, limits.max_depth, ["body", index])
+        if walk:
+            _check_payload_json(payload, limits.max_depth, ["body", index])
         normalise(payload, limits, ["body", index])
     return payloads

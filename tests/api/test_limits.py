@@ -188,3 +188,17 @@ def test_default_limits_match_the_documentation(client: TestClient) -> None:
     settings = client.app.state.services.settings  # type: ignore[attr-defined]
     assert (settings.max_json_depth, settings.max_id_length) == (32, 256)
     assert (settings.max_event_type_length, settings.max_body_bytes) == (128, 1024 * 1024)
+
+
+def test_integers_past_64_bits_are_422_not_a_500(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    """Found by the volume fuzzer: such a number reached the store's JSON encoder."""
+    body = b'{"source": {"id": "web-shop"}, "session": {"id": "limits-1"}, '
+    body += b'"context": {"n": 100000000000000000000000000000}}'
+    response = client.post("/track", content=body)
+    assert_rejected(client, admin, response, ["body", "context", "n"])
+    response = client.post(
+        "/collect/t/web-shop/limits-1", content=b'{"n": [1e400, 123456789012345678901234]}'
+    )
+    assert response.status_code in (200, 422), response.text

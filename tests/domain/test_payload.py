@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kith.domain.errors import InvalidPayload
-from kith.domain.payload import decode_batch, decode_payload, event_name, normalise_event_type
+from kith.domain.payload import (
+    PayloadLimits,
+    decode_batch,
+    decode_payload,
+    event_name,
+    normalise_event_type,
+)
 
 json_values = st.recursive(
     st.none()
@@ -101,3 +107,78 @@ def test_event_limit_and_batch_limit_name_the_field() -> None:
     with pytest.raises(InvalidPayload) as exc:
         decode_batch(orjson.dumps([{"source": {"id": "a"}}, {"source": {"id": 5}}]), 3, 5)
     assert exc.value.detail[0]["loc"] == ["body", 1, "source", "id"]
+
+
+def _nested_bytes(depth: int) -> bytes:
+    """`depth` levels of alternating objects and arrays, as raw JSON."""
+    opened = b"".join(b'{"k":' if level % 2 else b"[" for level in range(depth))
+    closed = b"".join(b"}" if level % 2 else b"]" for level in reversed(range(depth)))
+    return opened + b"1" + closed
+
+
+@settings(max_examples=200, deadline=None)
+@given(depth=st.integers(1, 80), max_depth=st.integers(2, 40), field=st.sampled_from(["p", "c"]))
+def test_nesting_is_accepted_exactly_up_to_the_limit(
+    depth: int, max_depth: int, field: str
+) -> None:
+    inner = _nested_bytes(depth)
+    if field == "p":  # an event's properties sit at level 4, their values at 5
+        body = b'{"source":{"id":"a"},"events":[{"type":"t","properties":{"v":' + inner + b"}}]}"
+        deepest = 4 + depth
+    else:  # the payload's context sits at level 2
+        body = b'{"source":{"id":"a"},"context":{"v":' + inner + b"}}"
+        deepest = 2 + depth
+    limits = PayloadLimits(max_depth=max_depth)
+    if deepest <= max_depth:
+        decode_payload(body, limits)
+    else:
+        with pytest.raises(InvalidPayload) as exc:
+            decode_payload(body, limits)
+        assert exc.value.detail[0]["type"] == "too_deep"
+
+
+@pytest.mark.parametrize("number", [b"18446744073709551616", b"-9223372036854775809", b"1" * 400])
+def test_integers_past_64_bits_are_a_located_422(number: bytes) -> None:
+    body = b'{"source":{"id":"a"},"events":[{"type":"t","properties":{"n":[' + number + b"]}}]}"
+    with pytest.raises(InvalidPayload) as exc:
+        decode_payload(body, 1000)
+    assert exc.value.detail[0]["loc"] == ["body", "events", 0, "properties", "n", 0]
+    assert exc.value.detail[0]["type"] == "int_range"
+    fits = (
+        b'{"source":{"id":"a"},"context":{"n":18446744073709551615,"s":"1234567890123456789012"}}'
+    )
+    assert decode_payload(fits, 1000).context["n"] == 2**64 - 1
+
+
+def test_absurd_nesting_is_a_422_not_a_recursion_error() -> None:
+    body = b'{"source":{"id":"a"},"properties":{"v":' + b"[" * 50_000 + b"]" * 50_000 + b"}}"
+    with pytest.raises(InvalidPayload):
+        decode_payload(body, 1000)
+    with pytest.raises(InvalidPayload):
+        decode_batch(b"[" + body + b"]", 1000, 10)
+
+
+def test_ids_types_and_properties_are_bounded() -> None:
+    limits = PayloadLimits(max_id_length=5, max_type_length=3, max_properties=2)
+
+    def loc_of(document: dict[str, Any]) -> list[str | int]:
+        with pytest.raises(InvalidPayload) as exc:
+            decode_payload(orjson.dumps(document), limits)
+        loc: list[str | int] = exc.value.detail[0]["loc"]
+        return loc
+
+    assert loc_of({"source": {"id": "abcdef"}}) == ["body", "source", "id"]
+    assert loc_of({"source": {"id": "a"}, "session": {"id": "abcdef"}}) == ["body", "session", "id"]
+    assert loc_of({"source": {"id": "a"}, "profile": {"id": " abcdef "}}) == [
+        "body",
+        "profile",
+        "id",
+    ]
+    events = [{"type": "abcd"}]
+    assert loc_of({"source": {"id": "a"}, "events": events}) == ["body", "events", 0, "type"]
+    events = [{"type": "t", "id": "abcdef"}]
+    assert loc_of({"source": {"id": "a"}, "events": events}) == ["body", "events", 0, "id"]
+    events = [{"type": "t", "properties": {"a": 1, "b": 2, "c": 3}}]
+    assert loc_of({"source": {"id": "a"}, "events": events}) == ["body", "events", 0, "properties"]
+    # trimmed before measuring; at the limit is fine
+    decode_payload(orjson.dumps({"source": {"id": " abcde "}, "events": [{"type": " T "}]}), limits)

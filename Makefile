@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-data fmt clean
+.PHONY: run test lint bench bench-data fuzz crash fmt clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,17 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.soak
+	$(MAKE) crash
+
+# the long runs of two hardening tests that `make test` runs briefly (docs/security.md)
+fuzz: $(STAMP)
+	KITH_FUZZ_CASES=$${KITH_FUZZ_CASES:-200000} KITH_SCHEMATHESIS_EXAMPLES=$${KITH_SCHEMATHESIS_EXAMPLES:-100} \
+		$(BIN)/python -m pytest -q -s -p no:cacheprovider -o timeout=3600 \
+		tests/api/test_track_fuzz.py tests/api/test_schemathesis.py -k "sqlite"
+
+crash: $(STAMP)
+	KITH_CRASH_ROUNDS=$${KITH_CRASH_ROUNDS:-25} $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+		-o timeout=1800 tests/e2e/test_crash_loop.py
 
 clean:
 	rm -rf $(VENV) kith-data .pytest_cache .mypy_cache .ruff_cache

@@ -57,6 +57,9 @@ SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
 GOAL_BULK_EVENTS_PER_S = 50_000.0
+GOAL_LOADED_VS_EMPTY = 0.8
+"""At 1M profiles / 10M events, throughput at least 0.8x the empty store's."""
+SIZE_SCENARIOS = ("new_visitor", "returning_visitor")
 GOAL_IDENTIFY_VS_PAGE_VIEWS = 0.7
 """Identify-heavy traffic may be at most 30% slower than new visitors' page views."""
 
@@ -538,10 +541,17 @@ def warm_pool(scenario: KithScenario, url: str, seed: int, shape: LoadShape) -> 
 
 
 def bench_kith(
-    shape: LoadShape, scratch: Path, baseline_rps: float | None
+    shape: LoadShape,
+    scratch: Path,
+    baseline_rps: float | None,
+    *,
+    store: Path | None = None,
+    only: tuple[str, ...] | None = None,
+    name: str = "kith",
 ) -> tuple[list[ScenarioResult], dict[str, Any]]:
+    """Kith's scenarios on a fresh store, or (`store`) on an existing one."""
     port = free_port()
-    data_dir = scratch / "kith-data"
+    data_dir = store or scratch / "kith-data"
     admin_key = "bench-" + secrets.token_urlsafe(24)
     command = [
         *pinned(SERVER_CORE, shape),
@@ -556,10 +566,12 @@ def bench_kith(
     ]
     results: list[ScenarioResult] = []
     runs: dict[str, list[WrkReport]] = {}
-    with serve("kith", command, kith_env(admin_key), port, scratch) as server:
+    with serve(name, command, kith_env(admin_key), port, scratch) as server:
         health = wait_healthz(server)
         create_source(server, admin_key)
         for scenario in KITH_SCENARIOS:
+            if only is not None and scenario.name not in only:
+                continue
             url = server.base_url + scenario.path
             seed = secrets.randbits(31)
             if scenario.pooled:
@@ -579,7 +591,7 @@ def bench_kith(
             results.append(
                 summarise(
                     scenario.name,
-                    "kith",
+                    name,
                     scenario.script,
                     report,
                     baseline_rps,
@@ -593,7 +605,8 @@ def bench_kith(
             "store_mb": _store_sizes_mb(data_dir),
         }
     # after the server stopped: every answered request must have left its events
-    info["stored"] = check_store(data_dir / "kith.db", runs, shape)
+    # (on a loaded store the loaded rows would be counted too, so only on a fresh one)
+    info["stored"] = check_store(data_dir / "kith.db", runs, shape) if store is None else []
     return results, info
 
 
@@ -691,6 +704,22 @@ def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
                 "met": share >= GOAL_IDENTIFY_VS_PAGE_VIEWS,
             }
         )
+    for name in SIZE_SCENARIOS:
+        empty = next(
+            (r for r in scenarios if r["server"] == "kith" and r["scenario"] == name), None
+        )
+        full = next(
+            (r for r in scenarios if r["server"] == "kith-loaded" and r["scenario"] == name), None
+        )
+        if empty and full and empty["requests_per_s"]:
+            share = round(full["requests_per_s"] / empty["requests_per_s"], 3)
+            checks.append(
+                {
+                    "goal": f"{name} on the loaded store >= {GOAL_LOADED_VS_EMPTY}x empty store",
+                    "value": share,
+                    "met": share >= GOAL_LOADED_VS_EMPTY,
+                }
+            )
     for result in scenarios:
         if result["server"] != "kith":
             continue
@@ -959,8 +988,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--parts",
-        default="baseline,kith,postgres,writer",
-        help="comma-separated subset of baseline,kith,postgres,writer",
+        default="baseline,kith,postgres,size,writer",
+        help="comma-separated subset of baseline,kith,postgres,size,writer; `size` reruns"
+        " new and returning visitors on the loaded store in KITH_BENCH_STORE (made by"
+        " `python -m bench.data_size --keep DIR`) and is skipped when that is unset",
     )
     parser.add_argument("--seconds", type=int, help="per scenario (env KITH_BENCH_SECONDS, 10)")
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
@@ -969,7 +1000,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts - {"baseline", "kith", "postgres", "writer"}
+    unknown = parts - {"baseline", "kith", "postgres", "size", "writer"}
     if unknown:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
 
@@ -1046,6 +1077,25 @@ def main(argv: list[str] | None = None) -> int:
                 except (BenchError, OSError, subprocess.SubprocessError) as exc:
                     failed = True
                     say(f"postgres part ({workers} workers) failed: {exc}")
+        loaded = os.environ.get("KITH_BENCH_STORE")
+        if "size" in parts and loaded:
+            try:
+                sized, info = bench_kith(
+                    shape,
+                    scratch,
+                    results["baseline_rps"],
+                    store=Path(loaded),
+                    only=SIZE_SCENARIOS,
+                    name="kith-loaded",
+                )
+            except (BenchError, OSError, subprocess.SubprocessError) as exc:
+                failed = True
+                say(f"size part failed: {exc}")
+            else:
+                results["scenarios"].extend(sized)
+                results["loaded_store"] = {"path": loaded, **info}
+        elif "size" in parts:
+            say("size part skipped: set KITH_BENCH_STORE to a store loaded by bench.data_size")
         if "writer" in parts:
             results["writer"] = writer_bench.run_all(seconds=writer_seconds, progress=say)
     except BenchError as exc:

@@ -81,6 +81,11 @@ class _Plan:
     save_events: bool
 
 
+def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
+    session = payload.session.id if payload.session else None
+    return session, payload.profile.id if payload.profile else None
+
+
 def _chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
     """Group batch positions that share a session or profile id, each group in order."""
     parent = list(range(len(keys)))
@@ -209,8 +214,7 @@ class Tracker:
         Payloads naming the same session or profile (directly or through a chain
         of others) run one after another in batch order; unrelated ones run at
         the same time, so a batch of 50 waits for a few group commits, not 50."""
-        chains = _chains([(p.session.id if p.session else None,
-                           p.profile.id if p.profile else None) for p, _ in items])  # fmt: skip
+        keys = [_ids_of(payload) for payload, _ in items]
         results: list[TrackResult | None] = [None] * len(items)
 
         async def run(indexes: list[int]) -> None:
@@ -220,7 +224,7 @@ class Tracker:
                     payload, info, profile_less=profile_less, source=source
                 )
 
-        await asyncio.gather(*(run(chain) for chain in chains))
+        await asyncio.gather(*(run(chain) for chain in _chains(keys)))
         return [result for result in results if result is not None]
 
     async def _settle_claims(self, plan: _Plan, held: HeldLocks, *, last: bool) -> set[str] | None:

@@ -35,6 +35,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from kith.domain.clock import iso, micros
 from kith.domain.event import build_event
 from kith.domain.profile import count_visit, new_profile
 from kith.domain.session import new_session
-from kith.storage.ports import EventFilter, ProfileQuery, VisitUnit
+from kith.storage.ports import EventFilter, ProfileQuery, SessionFilter, VisitUnit
 from kith.storage.sqlite.engine import SQLiteStorage, connect, migrate_file, visit_rows
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -225,12 +226,23 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
         walk_seconds = time.perf_counter() - walk_started
         walk.sort()
         stats: dict[str, float] = {}
+        stats_max: dict[str, float] = {}
         for by in (None, "type", "source", "channel"):
             await storage.event_stats("hour", day_from, day_from + timedelta(days=1), by)
-            ms, _ = await _timed(
-                lambda b=by: storage.event_stats("hour", day_from, day_from + timedelta(days=1), b)
+            runs = sorted(
+                [
+                    (
+                        await _timed(
+                            lambda b=by: storage.event_stats(
+                                "hour", day_from, day_from + timedelta(days=1), b
+                            )
+                        )
+                    )[0]
+                    for _ in range(5)
+                ]
             )
-            stats[by or "total"] = round(ms, 2)
+            stats[by or "total"] = round(runs[2], 2)
+            stats_max[by or "total"] = round(runs[-1], 2)
         day_stats = await storage.event_stats("day", day_from, day_from + timedelta(days=1), None)
         ids = sample_profile_ids(path, 200, rng)
         timeline: list[float] = []
@@ -243,6 +255,17 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
         email_ms, found = await _timed(
             lambda: storage.search_profiles(ProfileQuery(q="person3@example.com"), None, 50)
         )
+        substring: dict[str, list[float]] = {}
+        for text in ("first12", "no-such-person"):  # cold (first) and warm (second) cache
+            runs = []
+            for _ in range(2):
+                ms, _ = await _timed(
+                    lambda t=text: storage.search_profiles(ProfileQuery(q=t), None, 50)
+                )
+                runs.append(round(ms, 2))
+            substring[text] = runs
+        sessions_ms, _ = await _timed(lambda: storage.list_sessions(SessionFilter(), None, 50))
+        erase_ms, erased = await _timed(lambda: storage.erase_profile(ids[0]))
         return {
             "day": day_from.date().isoformat(),
             "events_that_day": day_stats["buckets"][0]["count"] if day_stats["buckets"] else 0,
@@ -258,6 +281,12 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
             "timeline_max_ms": round(timeline[-1], 2) if timeline else 0.0,
             "profile_by_email_ms": round(email_ms, 2),
             "profile_by_email_found": len(found.items),
+            "stats_max_ms": stats_max,
+            "profile_substring_common_ms": substring["first12"],
+            "profile_substring_rare_ms": substring["no-such-person"],
+            "sessions_page_ms": round(sessions_ms, 2),
+            "erase_ms": round(erase_ms, 2),
+            "erased": None if erased is None else asdict(erased),
         }
     finally:
         await storage.close()
@@ -286,7 +315,14 @@ def report(result: dict[str, Any]) -> str:
         ["same, every page walked: p50 / p99", f"{q['walk_p50_ms']} / {q['walk_p99_ms']}", ""],
     ]
     for by, ms in q["stats_ms"].items():
-        rows.append([f"stats for a day, hourly, by {by}", f"{ms:.2f}", f"< {GOAL_STATS_MS:.0f}"])
+        worst = q["stats_max_ms"][by]
+        rows.append(
+            [
+                f"stats for a day, hourly, by {by}: median / max of 5",
+                f"{ms:.2f} / {worst:.2f}",
+                f"< {GOAL_STATS_MS:.0f}",
+            ]
+        )
     rows.append(
         [
             "profile timeline page: p50 / p99 / max",
@@ -294,7 +330,21 @@ def report(result: dict[str, Any]) -> str:
             f"< {GOAL_TIMELINE_MS:.0f}",
         ]
     )
-    rows.append(["profile search by exact e-mail", f"{q['profile_by_email_ms']:.2f}", ""])
+    rows += [
+        ["profile search by exact e-mail (identity index)", f"{q['profile_by_email_ms']:.2f}", ""],
+        [
+            "profile search, substring with many matches: cold / warm",
+            " / ".join(f"{ms:.2f}" for ms in q["profile_substring_common_ms"]),
+            "",
+        ],
+        [
+            "profile search, substring matching nobody (full scan): cold / warm",
+            " / ".join(f"{ms:.2f}" for ms in q["profile_substring_rare_ms"]),
+            "",
+        ],
+        ["sessions, first page", f"{q['sessions_page_ms']:.2f}", ""],
+        [f"erase one person ({q['erased']})", f"{q['erase_ms']:.2f}", ""],
+    ]
     lines = [
         f"# Data API at size ({result['date']}, commit {result['commit']})",
         "",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx2 as httpx
 
-from tests.postgres import drop_schema, fresh_schema_url
 from tests.e2e.conftest import KITH, Server, create_source
+from tests.postgres import drop_schema, fresh_schema_url
 
 MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "minimal.json"
 

@@ -22,7 +22,7 @@ the `Literal` types of the port."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -41,7 +41,7 @@ from kith.storage.ports import (
 
 # shared with the embedded engine on purpose: the bucket widths and the spellings
 # an exact identity may be stored under must not drift between the two stores
-from kith.storage.sqlite.data_queries import BUCKET_MICROS, exact_candidates
+from kith.storage.query_parts import Buckets, exact_candidates
 
 Row = tuple[Any, Any, Document]
 """(sort key, tie-break, document): what the engine turns into a page and a cursor."""
@@ -153,12 +153,8 @@ async def event_stats(
     column is NULL (events without a channel) are in no group and so, as there,
     in no count of a grouped answer. The empty buckets are filled in here, not by
     a generated series in SQL: the route caps them at 10,000."""
-    width = BUCKET_MICROS[interval]
-    start, end = micros(from_), micros(to)
-    origin = start - start % width
-    total = max(0, -(-(end - origin) // width))
-    counts: list[dict[str | None, int]] = [{} for _ in range(total)]
-    if total:
+    frame = Buckets.of(interval, from_, to, by)
+    if frame.counts:
         if by is None:
             sql = (
                 "SELECT (time - $1::bigint) / $2::bigint AS n, NULL::text, count(*)"
@@ -171,18 +167,10 @@ async def event_stats(
                 f" FROM events WHERE time >= $3 AND time < $4 AND {column} IS NOT NULL"
                 f" GROUP BY n, {column}"
             )
-        for number, value, count in await pool.fetch(sql, origin, width, start, end):
-            counts[number][value] = count
-    buckets: list[Document] = []
-    for number, groups in enumerate(counts):
-        bucket: Document = {
-            "time": iso(datetime.fromtimestamp((origin + number * width) / 1_000_000, UTC)),
-            "count": sum(groups.values()),
-        }
-        if by is not None:
-            bucket["groups"] = dict(sorted(groups.items(), key=lambda item: (-item[1], item[0])))
-        buckets.append(bucket)
-    return {"interval": interval, "from": iso(from_), "to": iso(to), "by": by, "buckets": buckets}
+        rows = await pool.fetch(sql, frame.origin, frame.width, frame.start, frame.end)
+        for number, value, count in rows:
+            frame.counts[number][value] = count
+    return frame.document()
 
 
 # sessions --------------------------------------------------------------------------

@@ -14,10 +14,9 @@ yields, in order, until a page is full."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -32,19 +31,14 @@ from kith.storage.ports import (
     StatsBy,
     StatsInterval,
 )
+from kith.storage.query_parts import Buckets, exact_candidates
 
-BUCKET_MICROS: dict[StatsInterval, int] = {
-    "minute": 60_000_000,
-    "hour": 3_600_000_000,
-    "day": 86_400_000_000,
-}
 _STATS_COLUMN: dict[StatsBy, str] = {"type": "type", "source": "source_id", "channel": "channel"}
 _STATS_INDEX: dict[StatsBy, str] = {
     "type": "events_type_time",
     "source": "events_source_time",
     "channel": "events_channel_time",
 }
-_PHONE = re.compile(r"\+?[\d\s().-]{5,}")
 
 Row = tuple[Any, Any, str]
 
@@ -143,11 +137,7 @@ def event_stats(
     index entries; a single `GROUP BY (time - origin) / width` is ~4x slower
     because every entry then goes through a sorter. For a grouping, the
     distinct values are found by skipping through the index, one seek each."""
-    width = BUCKET_MICROS[interval]
-    start, end = micros(from_), micros(to)
-    origin = start - start % width
-    total = max(0, -(-(end - origin) // width))
-    counts: list[dict[str | None, int]] = [{} for _ in range(total)]
+    frame = Buckets.of(interval, from_, to, by)
     if by is None:
         values: list[str | None] = [None]
         index, match = "events_time", ""
@@ -170,21 +160,18 @@ def event_stats(
         " time >= max(:start, :origin + n * :width)"
         " AND time < min(:end, :origin + (n + 1) * :width)) FROM b"
     )
-    params = {"total": total, "start": start, "end": end, "origin": origin, "width": width}
+    params = {
+        "total": len(frame.counts),
+        "start": frame.start,
+        "end": frame.end,
+        "origin": frame.origin,
+        "width": frame.width,
+    }
     for value in values:
         for number, count in conn.execute(sql, {**params, "value": value}):
             if count:
-                counts[number][value] = count
-    buckets: list[Document] = []
-    for number, groups in enumerate(counts):
-        bucket: Document = {
-            "time": iso(datetime.fromtimestamp((origin + number * width) / 1_000_000, UTC)),
-            "count": sum(groups.values()),
-        }
-        if by is not None:
-            bucket["groups"] = dict(sorted(groups.items(), key=lambda item: (-item[1], item[0])))
-        buckets.append(bucket)
-    return {"interval": interval, "from": iso(from_), "to": iso(to), "by": by, "buckets": buckets}
+                frame.counts[number][value] = count
+    return frame.document()
 
 
 # sessions --------------------------------------------------------------------------
@@ -209,17 +196,6 @@ def list_sessions(
 
 
 # profiles --------------------------------------------------------------------------
-def exact_candidates(q: str) -> list[str]:
-    """The spellings an exact value may be stored under in the identity index:
-    as typed, lower-cased (e-mail), and as E.164 digits for something phone-like."""
-    text = q.strip()
-    values = {text, text.lower()}
-    if _PHONE.fullmatch(text):
-        digits = re.sub(r"\D", "", text)
-        values.update({"+" + digits, digits})
-    return sorted(value for value in values if value)
-
-
 def identity_matches(conn: sqlite3.Connection, q: str) -> list[str]:
     """Profiles owning `q` exactly as any identity (id, e-mail, phone, any merge key).
 

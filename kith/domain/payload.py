@@ -126,7 +126,12 @@ def _check_length(value: str, limit: int, loc: list[str | int]) -> None:
 
 
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
-_LONG_NUMBER = re.compile(rb"\d{19}")
+# digits -> "1", both opening brackets -> "{", everything else -> ".": one C-speed
+# translate answers both questions below (a regex search was 10x slower)
+_SCAN = bytes(
+    0x31 if 0x30 <= byte <= 0x39 else 0x7B if byte in (0x7B, 0x5B) else 0x2E for byte in range(256)
+)
+_LONG_NUMBER = b"1" * 19
 
 
 def check_json(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:
@@ -159,10 +164,9 @@ def needs_json_check(body: bytes, max_depth: int) -> bool:
     """False when `body` has too few brackets to nest past `max_depth` and no run of
     19 digits (the shortest integer that may not fit 64 bits).
 
-    C-speed scans that spare the typical small payload the tree walk."""
-    if body.count(b"{") + body.count(b"[") > max_depth:
-        return True
-    return _LONG_NUMBER.search(body) is not None
+    A C-speed scan that spares the typical small payload the tree walk."""
+    scanned = body.translate(_SCAN)
+    return scanned.count(b"{") > max_depth or _LONG_NUMBER in scanned
 
 
 def _check_payload_json(payload: TrackerPayload, max_depth: int, at: list[str | int]) -> None:

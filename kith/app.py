@@ -18,9 +18,9 @@ from starlette.types import Receive, Scope, Send
 
 from kith.api.admin import admin_router
 from kith.api.collect import collector_routes, json_response
-from kith.api.errors import handle_kith_error
+from kith.api.errors import error_response, handle_kith_error
 from kith.config import Settings
-from kith.domain.errors import KithError
+from kith.domain.errors import KithError, PayloadTooLarge
 from kith.services import Services, build_services
 
 
@@ -42,13 +42,43 @@ class KithApp(FastAPI):
     which on this hot path costs as much as the handler itself."""
 
     collector: Router
+    max_admin_body: int = 4 * 1024 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(COLLECTOR_PATHS):
             scope["app"] = self
             await self.collector(scope, receive, send)
             return
+        if scope["type"] == "http" and self._too_large(scope):
+            # refused before FastAPI reads it: FastAPI would buffer any body in
+            # memory before the route's key check could answer 401
+            response = error_response(
+                PayloadTooLarge(f"Body larger than {self.max_admin_body} bytes")
+            )
+            await response(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    def _too_large(self, scope: Scope) -> bool:
+        """A declared body over the limit, or a streamed (chunked) one on a write.
+
+        Admin clients send small JSON with a Content-Length; bulk data goes
+        through the collector or `kith import`, never through this API."""
+        length = _declared_length(scope)
+        if length is not None:
+            return length > self.max_admin_body
+        chunked = any(
+            name == b"transfer-encoding" and b"chunked" in value.lower()
+            for name, value in scope["headers"]
+        )
+        return chunked
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def build_app(settings: Settings, services: Services | None = None) -> KithApp:
@@ -71,6 +101,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.max_admin_body = settings.max_admin_body_bytes
     app.add_exception_handler(KithError, handle_kith_error)
     if settings.admin_origin_list:
         # the admin side only: collector paths never reach FastAPI's middleware

@@ -142,6 +142,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Writer queue depth above which `/healthz` reports `degraded` with a reason.",
     )
+    max_admin_body_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description=(
+            "Largest admin API request body (413 above, before the key is checked); "
+            "chunked bodies without a length are refused."
+        ),
+    )
 
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -5,7 +5,7 @@ body size and events per payload have their own tests in test_track_errors.py.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -202,3 +202,22 @@ def test_integers_past_64_bits_are_422_not_a_500(
         "/collect/t/web-shop/limits-1", content=b'{"n": [1e400, 123456789012345678901234]}'
     )
     assert response.status_code in (200, 422), response.text
+
+
+def test_admin_bodies_over_the_limit_are_413_before_the_key_is_checked(
+    make_client: Callable[..., TestClient], admin: dict[str, str]
+) -> None:
+    client = make_client(max_admin_body_bytes=2048)
+    admin = {**admin, "Content-Type": "application/json"}
+    big = orjson.dumps({"id": "big", "description": "x" * 3000})
+    assert client.post("/api/sources", content=big).status_code == 413
+    response = client.post("/api/sources", content=big, headers=admin)
+    assert response.status_code == 413 and "2048" in response.json()["detail"]
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"id": "streamed"}'
+
+    assert client.post("/api/sources", content=chunks(), headers=admin).status_code == 413
+    small = orjson.dumps({"id": "small", "description": "x" * 1000})
+    assert client.post("/api/sources", content=small, headers=admin).status_code == 201
+    assert client.get("/api/sources/big", headers=admin).status_code == 404

@@ -91,6 +91,8 @@ def serve(
             "--storage postgresql://USER@HOST/DB to scale out."
         )
         raise typer.Exit(2)
+    if settings.storage_kind == "postgresql":
+        prepare_postgresql(settings.storage_url or "")
     import uvicorn
 
     logging.basicConfig(
@@ -119,6 +121,30 @@ def serve(
 
     tune_garbage_collector()
     uvicorn.run(build_app(settings), **options)
+
+
+def prepare_postgresql(url: str) -> None:
+    """Migrate once before any worker starts, and say plainly when the database
+    cannot be reached instead of letting every worker fail with a traceback."""
+    from kith.storage.postgres.engine import migrate_database
+
+    try:
+        asyncio.run(migrate_database(url))
+    except (TimeoutError, OSError) as exc:
+        console.print(f"[red]Cannot reach PostgreSQL[/red] at {_where(url)}: {exc}")
+        raise typer.Exit(2) from None
+    except Exception as exc:  # asyncpg's errors: authentication, missing database ...
+        console.print(f"[red]PostgreSQL refused[/red] ({_where(url)}): {exc}")
+        raise typer.Exit(2) from None
+
+
+def _where(url: str) -> str:
+    """The URL without its password, for messages."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    return f"{host}:{parts.port or 5432}{parts.path}"
 
 
 @app.command()

@@ -109,3 +109,16 @@ def test_migrate_on_postgresql(postgres_database: str) -> None:
         assert "up to date" in again.stdout
     finally:
         drop_schema(postgres_database, schema)
+
+
+def test_an_unreachable_postgresql_is_a_clear_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*KITH, "serve", "--storage", "postgresql://kith:secret@127.0.0.1:1/kith"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "Cannot reach PostgreSQL at 127.0.0.1:1/kith" in result.stdout
+    assert "secret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

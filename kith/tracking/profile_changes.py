@@ -5,8 +5,6 @@ type in `reject` mode can still refuse the whole payload with nothing stored."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kith.domain.consent import apply_consent_update
 from kith.domain.errors import InvalidPayload
 from kith.domain.mapping import MappingContext, apply_mapping, log_changes
@@ -17,9 +15,7 @@ from kith.storage.ports import Document
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.event_records import Record
 from kith.tracking.event_types import EventTypeRegistry
-
-if TYPE_CHECKING:
-    from kith.tracking.track import TrackResult
+from kith.tracking.plan import TrackResult
 
 
 class ProfileChanges:

@@ -10,22 +10,18 @@ transaction as the request's own writes."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from typing import Any
 
 from kith.domain.clock import iso, utcnow
 from kith.domain.errors import BotRejected, UnknownSource
 from kith.domain.event import (
     SYSTEM_PROFILE_CREATED,
-    SYSTEM_PROFILE_MERGED,
     SYSTEM_SESSION_OPENED,
     SYSTEM_VISIT_STARTED,
     visible_headers,
 )
 from kith.domain.ids import new_id
-from kith.domain.merge import merge_profiles
 from kith.domain.payload import TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch
 from kith.domain.session import bind, merge_into, new_session
@@ -34,51 +30,16 @@ from kith.identity.keys import ID_KIND, key_values
 from kith.sources import SourceRegistry
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
-from kith.tracking.event_records import event_records, system_event
+from kith.tracking.event_records import event_records
 from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
+from kith.tracking.plan import Plan, TrackResult
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.useragent import parse_user_agent
 
-log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 5
-
-
-@dataclass(slots=True)
-class TrackResult:
-    profile_id: str | None
-    session_id: str | None
-    event_ids: list[str]
-    errors: list[Any] = field(default_factory=list)
-    warnings: list[Any] = field(default_factory=list)
-
-    def response(self) -> Document:
-        return {
-            "task": new_id(),
-            "profile": {"id": self.profile_id},
-            "session": {"id": self.session_id},
-            "events": self.event_ids,
-            "ux": [],
-            "response": {},
-            "errors": self.errors,
-            "warnings": self.warnings,
-        }
-
-
-@dataclass(slots=True)
-class _Plan:
-    """One attempt's unit of work, before identity claims are settled."""
-
-    unit: VisitUnit
-    result: TrackResult
-    profile: Document | None
-    claims: list[tuple[str, str]]
-    """Identity-index entries the profile gained in this request: (kind, value)."""
-    now: str
-    request: Document
-    store: bool
-    save_events: bool
 
 
 def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
@@ -136,7 +97,7 @@ class Tracker:
         self._enrichment = enrichment
         self._changes = changes
         self._reject_bots = reject_bots
-        self._merge_max = merge_max
+        self._claims = IdentityClaims(storage, merge_max=merge_max)
 
     @property
     def event_types(self) -> EventTypeRegistry:
@@ -196,7 +157,7 @@ class Tracker:
                     profile_less=profile_less,
                     given_session=given_session is not None,
                 )
-                wanted = await self._settle_claims(plan, held, last=attempt == _MAX_ATTEMPTS - 1)
+                wanted = await self._claims.settle(plan, held, last=attempt == _MAX_ATTEMPTS - 1)
                 if wanted is None:
                     if plan.store:
                         await self._storage.commit_visit(plan.unit)
@@ -227,69 +188,6 @@ class Tracker:
         await asyncio.gather(*(run(chain) for chain in _chains(keys)))
         return [result for result in results if result is not None]
 
-    async def _settle_claims(self, plan: _Plan, held: HeldLocks, *, last: bool) -> set[str] | None:
-        """Give the profile its new identity entries, merging owners that are locked.
-
-        Returns the profiles still to lock (the caller retries with them), or
-        None when the plan is ready to commit."""
-        profile = plan.profile
-        if profile is None or not plan.claims:
-            return None
-        await held.hold_keys(plan.claims)
-        owners = await self._storage.identity_owners(plan.claims)
-        others = {owner for owner in owners.values() if owner != profile["id"]}
-        if others - held.profiles and not last:
-            return others - held.profiles
-        mergeable = others & held.profiles
-        loaded = [
-            doc for doc in [await self._storage.get_profile(o) for o in sorted(mergeable)] if doc
-        ]
-        combined = len({*profile["ids"], *(i for doc in loaded for i in doc.get("ids", []))})
-        if loaded and combined > self._merge_max:
-            log.warning(
-                "merge refused: it would join %d profile ids (KITH_MERGE_MAX=%d)",
-                combined,
-                self._merge_max,
-            )
-            plan.result.warnings.append(
-                f"Not merged: a shared identity value would join {combined} profile ids"
-                f" (more than KITH_MERGE_MAX={self._merge_max})"
-            )
-            loaded = []
-        kept = {doc["id"] for doc in loaded}
-        claims = [c for c in plan.claims if owners.get(c) in (None, profile["id"], *kept)]
-        if loaded:
-            self._merge(plan, [profile, *loaded])
-        survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
-        plan.unit.identities.extend((kind, value, survivor) for kind, value in claims)
-        return None
-
-    def _merge(self, plan: _Plan, profiles: list[Document]) -> None:
-        outcome = merge_profiles(profiles, plan.now)
-        survivor = outcome.profile["id"]
-        unit = plan.unit
-        unit.profile = outcome.profile
-        unit.merged = outcome.merged_ids
-        unit.identities = [(kind, value, survivor) for kind, value, _ in unit.identities]
-        for event in unit.events:
-            if event.get("profile"):
-                event["profile"] = {"id": survivor}
-        if unit.session is not None:
-            bind(unit.session, survivor)
-        if plan.save_events:
-            unit.events.append(
-                system_event(
-                    SYSTEM_PROFILE_MERGED,
-                    {"merged": outcome.merged_ids},
-                    now=plan.now,
-                    session=unit.session,
-                    profile_id=survivor,
-                    request=plan.request,
-                )
-            )
-        plan.result.profile_id = survivor
-        plan.store = True
-
     async def _build(
         self,
         payload: TrackerPayload,
@@ -302,7 +200,7 @@ class Tracker:
         *,
         profile_less: bool,
         given_session: bool,
-    ) -> _Plan:
+    ) -> Plan:
         now = iso(utcnow())
         save_session = payload.option("saveSession")
         save_events = payload.option("saveEvents")
@@ -377,9 +275,9 @@ class Tracker:
         else:
             unit.identities.clear()
         if source.ephemeral:
-            return _Plan(unit, result, None, [], now, request, False, save_events)
+            return Plan(unit, result, None, [], now, request, False, save_events)
         store = bool(unit.profile or unit.session or unit.events)
-        return _Plan(unit, result, unit.profile, claims, now, request, store, save_events)
+        return Plan(unit, result, unit.profile, claims, now, request, store, save_events)
 
     async def _event_ids(
         self, payload: TrackerPayload, save_events: bool

@@ -27,7 +27,7 @@ def test_search_by_email_name_phone_id_and_trait(
     assert found(client, admin, q="EXAMPLE.ORG") == [ann]
     assert found(client, admin, q="lee") == [ann]
     assert found(client, admin, q="bob") == [bob]
-    assert found(client, admin, q="7946") == [bob]
+    assert found(client, admin, q="20 7946") == [bob]  # a space: no id can contain it
     assert found(client, admin, q=ann) == [ann]
     assert found(client, admin, q="   ") == [bob, ann]  # blank: no text filter
     assert found(client, admin, q="zzz-nothing") == []

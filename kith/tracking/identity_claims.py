@@ -26,20 +26,23 @@ class IdentityClaims:
         self._storage = storage
         self._merge_max = merge_max
 
-    async def settle(self, plan: Plan, held: HeldLocks, *, last: bool) -> set[str] | None:
-        """Give the profile its new identity entries, merging owners that are locked.
+    async def settle(self, plan: Plan, held: HeldLocks) -> set[str] | None:
+        """Give the profile its new identity entries, merging their other owners.
 
-        Returns the profiles still to lock (the caller retries with them), or
-        None when the plan is ready to commit."""
+        Returns every profile this plan needs locked when some of them are not
+        (the caller takes them all, in order, and rebuilds the plan), or None when
+        the plan is ready to commit. All of them, not only the missing ones: the
+        caller's relock releases what it is not asked for, and a plan needing
+        owners A and B must not trade one lock for the other forever."""
         profile = plan.profile
         if profile is None or not plan.claims:
             return None
         await held.hold_keys(plan.claims)
         owners = await self._storage.identity_owners(plan.claims)
         others = {owner for owner in owners.values() if owner != profile["id"]}
-        if others - held.profiles and not last:
-            return others - held.profiles
-        mergeable = others & held.profiles
+        if others - held.profiles:
+            return others
+        mergeable = others
         loaded = [
             doc for doc in [await self._storage.get_profile(o) for o in sorted(mergeable)] if doc
         ]

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from kith.domain.clock import iso, utcnow
-from kith.domain.errors import BotRejected, UnknownSource
+from kith.domain.errors import BotRejected, Overloaded, UnknownSource
 from kith.domain.event import (
     SYSTEM_PROFILE_CREATED,
     SYSTEM_SESSION_OPENED,
@@ -39,7 +39,7 @@ from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.useragent import parse_user_agent
 
-_MAX_ATTEMPTS = 5
+_MAX_ATTEMPTS = 8
 
 
 def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
@@ -157,7 +157,7 @@ class Tracker:
                     profile_less=profile_less,
                     given_session=given_session is not None,
                 )
-                wanted = await self._claims.settle(plan, held, last=attempt == _MAX_ATTEMPTS - 1)
+                wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     if plan.store:
                         await self._storage.commit_visit(plan.unit)
@@ -165,7 +165,9 @@ class Tracker:
                 assert profile_id is not None
                 current = await held.hold_profiles({profile_id, *wanted})
                 profile_id = current[profile_id]
-        raise AssertionError("unreachable: the last attempt always settles")
+        # the owners kept changing under us: answer 503 (nothing stored) rather than
+        # commit without the claim and leave two profiles sharing one identity
+        raise Overloaded("The profiles of this person are changing right now; retry shortly")
 
     async def track_many(
         self, items: list[tuple[TrackerPayload, Source]], info: RequestInfo, *, profile_less: bool

@@ -17,6 +17,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.e2e.conftest import Server
+from tests.e2e.test_identity import chain_storm
 from tests.postgres import drop_schema, fresh_schema_url
 
 Json = dict[str, Any]
@@ -168,3 +169,11 @@ def test_serve_with_two_workers(tmp_path: Path, postgres_database: str) -> None:
     finally:
         server.stop()
         drop_schema(postgres_database, schema)
+
+
+def test_chains_of_keys_merged_through_both_processes_give_one_profile(
+    pair: tuple[Server, Server],
+) -> None:
+    create_source_through(*pair)
+    for _ in range(5):
+        chain_storm(pair[0], lambda payloads: asyncio.run(spread(pair, payloads)))

@@ -42,9 +42,8 @@ class IdentityClaims:
         others = {owner for owner in owners.values() if owner != profile["id"]}
         if others - held.profiles:
             return others
-        mergeable = others
         loaded = [
-            doc for doc in [await self._storage.get_profile(o) for o in sorted(mergeable)] if doc
+            doc for doc in [await self._storage.get_profile(o) for o in sorted(others)] if doc
         ]
         combined = len({*profile["ids"], *(i for doc in loaded for i in doc.get("ids", []))})
         if loaded and combined > self._merge_max:

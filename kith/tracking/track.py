@@ -31,7 +31,6 @@ from kith.sources import SourceRegistry
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
-from kith.tracking.event_types import EventTypeRegistry
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import Plan, TrackResult
@@ -98,10 +97,6 @@ class Tracker:
         self._changes = changes
         self._reject_bots = reject_bots
         self._claims = IdentityClaims(storage, merge_max=merge_max)
-
-    @property
-    def event_types(self) -> EventTypeRegistry:
-        return self._changes.event_types
 
     @property
     def changes(self) -> ProfileChanges:
@@ -218,11 +213,8 @@ class Tracker:
                 unit.identities.append((ID_KIND, profile_id, profile_id))
                 if save_profile:
                     system.append((SYSTEM_PROFILE_CREATED, {}))
-        keys_before = (
-            set(key_values(profile, await self._changes.identity_settings()))
-            if profile is not None
-            else set()
-        )
+        identity = await self._changes.identity_settings()
+        keys_before = set(key_values(profile, identity)) if profile is not None else set()
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -272,8 +264,7 @@ class Tracker:
         if profile is not None and save_profile:
             touch(profile, now)
             unit.profile = profile
-            settings = await self._changes.identity_settings()
-            claims = [key for key in key_values(profile, settings) if key not in keys_before]
+            claims = [key for key in key_values(profile, identity) if key not in keys_before]
         else:
             unit.identities.clear()
         if source.ephemeral:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from kith.storage.ports import Storage
 
 Document = dict[str, Any]
+T = TypeVar("T")
 
 
 class ConfigDocuments:
@@ -66,3 +68,21 @@ class ConfigDocuments:
         self._expires = 0.0
         self._generation += 1
         self._loading = None
+
+
+class DerivedConfig(Generic[T]):
+    """A value built from one kind's documents (decoded, compiled), rebuilt only when
+    a reload actually changed them, so the hot path reuses the built form."""
+
+    def __init__(
+        self, documents: ConfigDocuments, build: Callable[[dict[str, Document]], T]
+    ) -> None:
+        self._documents = documents
+        self._build = build
+        self._built: tuple[int, T] | None = None
+
+    async def get(self) -> T:
+        documents = await self._documents.all()
+        if self._built is None or self._built[0] != self._documents.version:
+            self._built = (self._documents.version, self._build(documents))
+        return self._built[1]

@@ -10,7 +10,7 @@ from kith.identity.settings import IdentitySettingsStore
 from kith.keys import KeyService
 from kith.sources import SourceRegistry
 from kith.storage import open_storage
-from kith.storage.ports import Storage
+from kith.storage.ports import CONFIG_KINDS, Storage
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
@@ -51,8 +51,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     sources = SourceRegistry(storage, settings.source_cache_ttl)
     enrichment = SessionEnrichment(settings.trusted_proxy_networks, settings.geoip_db)
     configs = {
-        kind: ConfigDocuments(storage, kind, settings.config_cache_ttl)
-        for kind in ("event-type", "consent-type", "setting")
+        kind: ConfigDocuments(storage, kind, settings.config_cache_ttl) for kind in CONFIG_KINDS
     }
     changes = ProfileChanges(
         EventTypeRegistry(configs["event-type"]),

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import msgspec
 
-from kith.configuration import ConfigDocuments
+from kith.configuration import ConfigDocuments, DerivedConfig
 from kith.domain.errors import InvalidPayload
 from kith.identity.keys import IdentitySettings, validate_settings
+from kith.storage.ports import Document
 
 SETTINGS_ID = "identity"
+
+
+def _decode(documents: dict[str, Document]) -> IdentitySettings:
+    document = documents.get(SETTINGS_ID) or {}
+    fields = {key: value for key, value in document.items() if key != "id"}
+    return msgspec.convert(fields, IdentitySettings)
 
 
 class IdentitySettingsStore:
     def __init__(self, documents: ConfigDocuments) -> None:
         self._documents = documents
-        self._cached: tuple[int, IdentitySettings] | None = None
+        self._settings = DerivedConfig(documents, _decode)
 
     async def current(self) -> IdentitySettings:
-        documents = await self._documents.all()
-        if self._cached is None or self._cached[0] != self._documents.version:
-            document = documents.get(SETTINGS_ID)
-            fields = {k: v for k, v in (document or {}).items() if k != "id"}
-            self._cached = (self._documents.version, msgspec.convert(fields, IdentitySettings))
-        return self._cached[1]
+        return await self._settings.get()
 
     async def replace(self, settings: IdentitySettings) -> IdentitySettings:
         problems = validate_settings(settings)

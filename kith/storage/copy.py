@@ -16,7 +16,7 @@ from typing import Literal
 from kith.config import Settings
 from kith.domain.errors import Conflict
 from kith.storage import open_storage
-from kith.storage.ports import DataTable, Storage, VisitUnit
+from kith.storage.ports import CONFIG_KINDS, DataTable, Storage, VisitUnit
 
 Table = Literal["sources", "keys", "configuration", "profiles", "identities", "sessions", "events"]
 TABLES: tuple[Table, ...] = (
@@ -28,7 +28,6 @@ TABLES: tuple[Table, ...] = (
     "sessions",
     "events",
 )
-CONFIG_KINDS = ("event-type", "consent-type", "setting")
 _PAGE = 1000
 
 

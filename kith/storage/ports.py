@@ -12,6 +12,9 @@ from kith.domain.apikey import ApiKey
 from kith.domain.source import Source
 
 Document = dict[str, Any]
+CONFIG_KINDS = ("event-type", "consent-type", "setting")
+"""The kinds of configuration documents (`get_config` ...): event types, consent
+types, settings."""
 T = TypeVar("T")
 
 

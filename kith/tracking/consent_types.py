@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from kith.configuration import ConfigDocuments
+from kith.configuration import ConfigDocuments, DerivedConfig
 from kith.domain.consent import ConsentType
 from kith.domain.errors import NotFound
 
@@ -12,14 +12,13 @@ from kith.domain.errors import NotFound
 class ConsentTypeRegistry:
     def __init__(self, documents: ConfigDocuments) -> None:
         self._documents = documents
-        self._cached: tuple[int, dict[str, ConsentType]] | None = None
+        self._types = DerivedConfig(
+            documents,
+            lambda docs: {key: msgspec.convert(doc, ConsentType) for key, doc in docs.items()},
+        )
 
     async def all(self) -> dict[str, ConsentType]:
-        documents = await self._documents.all()
-        if self._cached is None or self._cached[0] != self._documents.version:
-            types = {key: msgspec.convert(doc, ConsentType) for key, doc in documents.items()}
-            self._cached = (self._documents.version, types)
-        return self._cached[1]
+        return await self._types.get()
 
     async def get(self, consent_id: str) -> ConsentType:
         found = (await self.all()).get(consent_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 import fastjsonschema
 
-from kith.configuration import ConfigDocuments
+from kith.configuration import ConfigDocuments, DerivedConfig
 from kith.domain.errors import InvalidPayload, NotFound
 from kith.domain.event_library import BUILTIN_EVENT_TYPES
 from kith.domain.event_type import EventType, event_type_document, event_type_from_document
@@ -64,18 +64,10 @@ class EventTypeRegistry:
 
     def __init__(self, documents: ConfigDocuments) -> None:
         self._documents = documents
-        self._compiled: dict[str, CompiledEventType] = dict(_BUILTINS)
-        self._version = -1
+        self._compiled = DerivedConfig(documents, _compile_all)
 
     async def compiled(self, event_type: str) -> CompiledEventType | None:
-        documents = await self._documents.all()
-        if self._version != self._documents.version:
-            compiled = dict(_BUILTINS)
-            for name, document in documents.items():
-                compiled[name] = compile_event_type(_definition(document))
-            self._compiled = compiled
-            self._version = self._documents.version
-        return self._compiled.get(event_type)
+        return (await self._compiled.get()).get(event_type)
 
     async def get(self, event_type: str) -> EventType:
         compiled = await self.compiled(event_type)
@@ -84,8 +76,8 @@ class EventTypeRegistry:
         return compiled.definition
 
     async def all(self) -> list[EventType]:
-        await self.compiled("")
-        return [self._compiled[name].definition for name in sorted(self._compiled)]
+        compiled = await self._compiled.get()
+        return [compiled[name].definition for name in sorted(compiled)]
 
     async def put(self, event_type: EventType) -> EventType:
         compile_event_type(event_type)
@@ -98,6 +90,14 @@ class EventTypeRegistry:
         """Delete a stored type; a built-in one falls back to the library's definition."""
         if not await self._documents.delete(event_type):
             raise NotFound(f"Event type {event_type!r} has no stored definition")
+
+
+def _compile_all(documents: dict[str, dict[str, Any]]) -> dict[str, CompiledEventType]:
+    """The library, with every stored definition compiled over it."""
+    compiled = dict(_BUILTINS)
+    for name, document in documents.items():
+        compiled[name] = compile_event_type(_definition(document))
+    return compiled
 
 
 def _definition(document: dict[str, Any]) -> EventType:

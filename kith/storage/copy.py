@@ -15,6 +15,7 @@ from typing import Literal
 
 from kith.config import Settings
 from kith.domain.errors import Conflict
+from kith.domain.source import Source
 from kith.storage import open_storage
 from kith.storage.ports import CONFIG_KINDS, DataTable, Storage, VisitUnit
 
@@ -39,26 +40,30 @@ class StoreReader:
         if table == "profiles" or table == "sessions" or table == "events":
             return await self.storage.count_rows(table, None, None)
         if table == "sources":
-            return len(await self._all_sources())
+            return sum([len(page) async for page in _source_pages(self.storage)])
         if table == "keys":
             return len(await self.storage.list_keys())
         if table == "configuration":
             return sum([len(await self.storage.list_config(kind)) for kind in CONFIG_KINDS])
-        total, after = 0, None
-        while rows := await self.storage.identity_page(after, _PAGE * 10):
-            total += len(rows)
-            after = (rows[-1][0], rows[-1][1])
-        return total
+        return sum([len(rows) async for rows in _identity_pages(self.storage)])
 
-    async def _all_sources(self) -> list[object]:
-        found: list[object] = []
-        cursor: str | None = None
-        while True:
-            page = await self.storage.list_sources(cursor, 1000)
-            found.extend(page.items)
-            if page.next is None:
-                return found
-            cursor = page.next
+
+async def _source_pages(storage: Storage) -> AsyncIterator[list[Source]]:
+    cursor: str | None = None
+    while True:
+        page = await storage.list_sources(cursor, _PAGE)
+        yield page.items
+        if page.next is None:
+            return
+        cursor = page.next
+
+
+async def _identity_pages(storage: Storage) -> AsyncIterator[list[tuple[str, str, str]]]:
+    """The identity index in key order, a page at a time."""
+    after: tuple[str, str] | None = None
+    while rows := await storage.identity_page(after, _PAGE):
+        yield rows
+        after = (rows[-1][0], rows[-1][1])
 
 
 @asynccontextmanager
@@ -106,29 +111,23 @@ async def copy_table(
 
 async def _copy_sources(source: Storage, target: Storage, advance: Callable[[int], object]) -> int:
     copied = 0
-    cursor: str | None = None
-    while True:
-        page = await source.list_sources(cursor, _PAGE)
-        for item in page.items:
+    async for items in _source_pages(source):
+        for item in items:
             if not await target.replace_source(item):
                 await target.insert_source(item)
-        copied += len(page.items)
-        advance(len(page.items))
-        if page.next is None:
-            return copied
-        cursor = page.next
+        copied += len(items)
+        advance(len(items))
+    return copied
 
 
 async def _copy_identities(
     source: Storage, target: Storage, advance: Callable[[int], object]
 ) -> int:
     copied = 0
-    after: tuple[str, str] | None = None
-    while rows := await source.identity_page(after, _PAGE):
+    async for rows in _identity_pages(source):
         await target.commit_visit(VisitUnit(identities=list(rows)))
         copied += len(rows)
         advance(len(rows))
-        after = (rows[-1][0], rows[-1][1])
     return copied
 
 

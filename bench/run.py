@@ -548,8 +548,11 @@ def bench_kith(
     store: Path | None = None,
     only: tuple[str, ...] | None = None,
     name: str = "kith",
+    env: dict[str, str] | None = None,
 ) -> tuple[list[ScenarioResult], dict[str, Any]]:
-    """Kith's scenarios on a fresh store, or (`store`) on an existing one."""
+    """Kith's scenarios on a fresh embedded store, on an existing one (`store`), or on
+    whatever `env` selects (`KITH_STORAGE_URL`, `KITH_WORKERS`). The stored data is
+    checked only on a fresh embedded store: it reads the SQLite file back."""
     port = free_port()
     data_dir = store or scratch / "kith-data"
     admin_key = "bench-" + secrets.token_urlsafe(24)
@@ -566,7 +569,7 @@ def bench_kith(
     ]
     results: list[ScenarioResult] = []
     runs: dict[str, list[WrkReport]] = {}
-    with serve(name, command, kith_env(admin_key), port, scratch) as server:
+    with serve(name, command, {**kith_env(admin_key), **(env or {})}, port, scratch) as server:
         health = wait_healthz(server)
         create_source(server, admin_key)
         for scenario in KITH_SCENARIOS:
@@ -606,7 +609,8 @@ def bench_kith(
         }
     # after the server stopped: every answered request must have left its events
     # (on a loaded store the loaded rows would be counted too, so only on a fresh one)
-    info["stored"] = check_store(data_dir / "kith.db", runs, shape) if store is None else []
+    fresh = store is None and not env
+    info["stored"] = check_store(data_dir / "kith.db", runs, shape) if fresh else []
     return results, info
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -18,21 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.run import (
-    NEW_VISITOR,
-    BenchError,
-    LoadShape,
-    ScenarioResult,
-    create_source,
-    free_port,
-    kith_command,
-    kith_env,
-    run_wrk,
-    say,
-    serve,
-    summarise,
-    wait_healthz,
-)
+from bench.run import BenchError, LoadShape, ScenarioResult, bench_kith
 
 DATABASE = os.environ.get("KITH_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 GOAL_PG_VS_BASELINE = 0.35
@@ -51,39 +36,22 @@ def bench_postgres(
     shape: LoadShape, scratch: Path, baseline_rps: float | None, workers: int
 ) -> ScenarioResult:
     schema = f"bench_{uuid.uuid4().hex[:12]}"
-    port = free_port()
-    admin_key = "bench-" + secrets.token_urlsafe(24)
-    env = {
-        **kith_env(admin_key),
-        "KITH_STORAGE_URL": f"{DATABASE}?schema={schema}",
-        "KITH_WORKERS": str(workers),
-    }
-    command = [*kith_command(), "serve", "--host", "127.0.0.1", "--port", str(port)]
     name = f"kith-pg-{workers}w"
-    unpinned = replace(shape, pin=False)
+    env = {"KITH_STORAGE_URL": f"{DATABASE}?schema={schema}", "KITH_WORKERS": str(workers)}
     try:
-        with serve(name, command, env, port, scratch) as server:
-            health = wait_healthz(server)
-            if health.get("storage") != "postgresql":
-                raise BenchError(f"{name} answered /healthz with {health!r}")
-            create_source(server, admin_key)
-            url = server.base_url + "/track"
-            seed = secrets.randbits(31)
-            say(f"{name}: new_visitor warm-up {shape.warmup} s")
-            warm = run_wrk(NEW_VISITOR, url, max(shape.warmup, 1), seed, unpinned, None)
-            say(f"{name}: new_visitor for {shape.seconds} s")
-            report = run_wrk(NEW_VISITOR, url, shape.seconds, seed + 1, unpinned, None)
-            return summarise(
-                "new_visitor",
-                name,
-                NEW_VISITOR,
-                report,
-                baseline_rps,
-                server.peak_rss_mb(),
-                warm["requests"],
-            )
+        results, info = bench_kith(
+            replace(shape, pin=False),
+            scratch,
+            baseline_rps,
+            only=("new_visitor",),
+            name=name,
+            env=env,
+        )
     finally:
         asyncio.run(_drop(schema))
+    if info["healthz"].get("storage") != "postgresql":
+        raise BenchError(f"{name} answered /healthz with {info['healthz']!r}")
+    return results[0]
 
 
 def postgres_goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:

@@ -23,18 +23,22 @@ def system_event(
     session: Document | None,
     profile_id: str | None,
     request: Document,
-    channel: str = "",
+    channel: str | None = None,
+    profile_less: bool = False,
 ) -> Document:
+    """An `@internal` event; its channel is the session's unless one is given."""
+    if channel is None:
+        channel = ((session or {}).get("metadata") or {}).get("channel") or ""
     return build_event(
         event_id=new_id(),
         event_type=kind,
         source_id=INTERNAL_SOURCE_ID,
-        channel=channel or ((session or {}).get("metadata") or {}).get("channel") or "",
+        channel=channel,
         now=now,
         created=None,
         session=session,
         profile_id=profile_id,
-        profile_less=False,
+        profile_less=profile_less,
         properties=properties,
         context={},
         tags=[],
@@ -56,6 +60,22 @@ def event_records(
     own: list[tuple[str, int, EventPayload]],
 ) -> list[Record]:
     """The system events first, then the payload's own events not stored before."""
+    records: list[Record] = [
+        (
+            None,
+            system_event(
+                kind,
+                properties,
+                now=now,
+                session=session,
+                profile_id=profile_id,
+                request=request,
+                channel=source.channel,
+                profile_less=profile_less,
+            ),
+        )
+        for kind, properties in system
+    ]
     common: dict[str, Any] = {
         "channel": source.channel,
         "now": now,
@@ -64,23 +84,6 @@ def event_records(
         "profile_less": profile_less,
         "request": request,
     }
-    records: list[Record] = [
-        (
-            None,
-            build_event(
-                event_id=new_id(),
-                event_type=kind,
-                source_id=INTERNAL_SOURCE_ID,
-                created=None,
-                properties=properties,
-                context={},
-                tags=[],
-                page=None,
-                **common,
-            ),
-        )
-        for kind, properties in system
-    ]
     for event_id, index, event in own:
         created = event.time.create if event.time and event.time.create else None
         record = build_event(

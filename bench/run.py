@@ -502,6 +502,21 @@ def kith_command() -> list[str]:
     return [found]
 
 
+def kith_serve_command(port: int, data_dir: Path, shape: LoadShape) -> list[str]:
+    """`kith serve` on 127.0.0.1:`port`, pinned to the server core when the shape pins."""
+    return [
+        *pinned(SERVER_CORE, shape),
+        *kith_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+
+
 def kith_env(admin_key: str) -> dict[str, str]:
     env = {
         k: v
@@ -556,17 +571,7 @@ def bench_kith(
     port = free_port()
     data_dir = store or scratch / "kith-data"
     admin_key = "bench-" + secrets.token_urlsafe(24)
-    command = [
-        *pinned(SERVER_CORE, shape),
-        *kith_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-    ]
+    command = kith_serve_command(port, data_dir, shape)
     results: list[ScenarioResult] = []
     runs: dict[str, list[WrkReport]] = {}
     with serve(name, command, {**kith_env(admin_key), **(env or {})}, port, scratch) as server:

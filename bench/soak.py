@@ -23,15 +23,13 @@ import orjson
 from bench._common import RESULTS_DIR, markdown_table, scratch_dir
 from bench.run import (
     NEW_VISITOR,
-    SERVER_CORE,
     LoadShape,
     _status_kb,
     can_pin,
     create_source,
     free_port,
-    kith_command,
     kith_env,
-    pinned,
+    kith_serve_command,
     process_tree,
     run_wrk,
     say,
@@ -54,17 +52,7 @@ def soak(seconds: int, out_dir: Path) -> dict[str, Any]:
     scratch = scratch_dir("soak-")
     port = free_port()
     admin_key = "soak-" + secrets.token_urlsafe(24)
-    command = [
-        *pinned(SERVER_CORE, shape),
-        *kith_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(scratch / "kith-data"),
-    ]
+    command = kith_serve_command(port, scratch / "kith-data", shape)
     samples: list[dict[str, Any]] = []
     with serve("kith-soak", command, kith_env(admin_key), port, scratch) as server:
         wait_healthz(server)

@@ -49,7 +49,9 @@ from kith.domain.event import build_event
 from kith.domain.profile import count_visit, new_profile
 from kith.domain.session import new_session
 from kith.storage.ports import EventFilter, ProfileQuery, SessionFilter, VisitUnit
-from kith.storage.sqlite.engine import SQLiteStorage, connect, migrate_file, visit_rows
+from kith.storage.sqlite.core import connect, migrate_file
+from kith.storage.sqlite.engine import SQLiteStorage
+from kith.storage.sqlite.tracking import visit_rows
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 TYPES = [
@@ -207,8 +209,8 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
         rng = random.Random(seed)
         day_from = START + timedelta(days=day)
         where = EventFilter(type="page-view", from_=day_from, to=day_from + timedelta(days=1))
-        first_ms, page = await _timed(lambda: storage.list_events(where, None, 50))
-        first_ms, page = await _timed(lambda: storage.list_events(where, None, 50))
+        first_ms, page = await _timed(lambda: storage.data.list_events(where, None, 50))
+        first_ms, page = await _timed(lambda: storage.data.list_events(where, None, 50))
         walk: list[float] = []
         cursor = page.next
         reached = 1
@@ -216,12 +218,12 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
         deep_cursor: str | None = None
         walk_started = time.perf_counter()
         while cursor and reached < pages:
-            ms, page = await _timed(lambda c=cursor: storage.list_events(where, c, 50))
+            ms, page = await _timed(lambda c=cursor: storage.data.list_events(where, c, 50))
             walk.append(ms)
             reached += 1
             deepest_ms, deep_cursor = ms, cursor  # the last page walked (page `pages`)
             if reached == pages:
-                again, _ = await _timed(lambda c=cursor: storage.list_events(where, c, 50))
+                again, _ = await _timed(lambda c=cursor: storage.data.list_events(where, c, 50))
                 deepest_ms = min(deepest_ms, again)
             cursor = page.next
         walk_seconds = time.perf_counter() - walk_started
@@ -229,12 +231,12 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
         stats: dict[str, float] = {}
         stats_max: dict[str, float] = {}
         for by in (None, "type", "source", "channel"):
-            await storage.event_stats("hour", day_from, day_from + timedelta(days=1), by)
+            await storage.data.event_stats("hour", day_from, day_from + timedelta(days=1), by)
             runs = sorted(
                 [
                     (
                         await _timed(
-                            lambda b=by: storage.event_stats(
+                            lambda b=by: storage.data.event_stats(
                                 "hour", day_from, day_from + timedelta(days=1), b
                             )
                         )
@@ -244,29 +246,31 @@ async def measure(path: Path, day: int, pages: int, seed: int) -> dict[str, Any]
             )
             stats[by or "total"] = round(runs[2], 2)
             stats_max[by or "total"] = round(runs[-1], 2)
-        day_stats = await storage.event_stats("day", day_from, day_from + timedelta(days=1), None)
+        day_stats = await storage.data.event_stats(
+            "day", day_from, day_from + timedelta(days=1), None
+        )
         ids = sample_profile_ids(path, 200, rng)
         timeline: list[float] = []
         for profile_id in ids:
             ms, _ = await _timed(
-                lambda p=profile_id: storage.list_events(EventFilter(profile=p), None, 50)
+                lambda p=profile_id: storage.data.list_events(EventFilter(profile=p), None, 50)
             )
             timeline.append(ms)
         timeline.sort()
         email_ms, found = await _timed(
-            lambda: storage.search_profiles(ProfileQuery(q="person3@example.com"), None, 50)
+            lambda: storage.data.search_profiles(ProfileQuery(q="person3@example.com"), None, 50)
         )
         substring: dict[str, list[float]] = {}
         for text in ("first12", "no-such-person"):  # cold (first) and warm (second) cache
             runs = []
             for _ in range(2):
                 ms, _ = await _timed(
-                    lambda t=text: storage.search_profiles(ProfileQuery(q=t), None, 50)
+                    lambda t=text: storage.data.search_profiles(ProfileQuery(q=t), None, 50)
                 )
                 runs.append(round(ms, 2))
             substring[text] = runs
-        sessions_ms, _ = await _timed(lambda: storage.list_sessions(SessionFilter(), None, 50))
-        erase_ms, erased = await _timed(lambda: storage.erase_profile(ids[0]))
+        sessions_ms, _ = await _timed(lambda: storage.data.list_sessions(SessionFilter(), None, 50))
+        erase_ms, erased = await _timed(lambda: storage.erasure.erase_profile(ids[0]))
         return {
             "day": day_from.date().isoformat(),
             "events_that_day": day_stats["buckets"][0]["count"] if day_stats["buckets"] else 0,

@@ -27,7 +27,7 @@ import orjson
 from bench._common import markdown_table, percentile, scratch_dir
 from kith.domain.clock import iso, utcnow
 from kith.domain.ids import new_id
-from kith.storage.sqlite.engine import connect, migrate_file
+from kith.storage.sqlite.core import connect, migrate_file
 from kith.storage.sqlite.writer import GroupCommitWriter
 
 Synchronous = Literal["full", "normal"]

@@ -10,14 +10,16 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from kith.api.admin import admin_router
-from kith.api.collect import collector_routes, json_response
+from kith.api.collect import collector_routes
+from kith.api.collector import Collector, json_response
 from kith.api.errors import error_response, handle_kith_error
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
@@ -47,7 +49,15 @@ class KithApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(COLLECTOR_PATHS):
             scope["app"] = self
-            await self.collector(scope, receive, send)
+            try:
+                await self.collector(scope, receive, send)
+            except HTTPException as exc:
+                # the router's own 404 (unknown path) and 405 (wrong method, with
+                # `Allow`): raised before any response was started
+                refused = JSONResponse(
+                    {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+                )
+                await refused(scope, receive, send)
             return
         if scope["type"] == "http" and self._too_large(scope):
             # refused before FastAPI reads it: FastAPI would buffer any body in
@@ -88,9 +98,11 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
+        services.start_background()
         try:
             yield
         finally:
+            await services.stop_background()
             await services.close()
 
     app = KithApp(
@@ -101,6 +113,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.collector = Collector(services)
     app.max_admin_body = settings.max_admin_body_bytes
     app.add_exception_handler(KithError, handle_kith_error)
     if settings.admin_origin_list:
@@ -133,9 +146,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             )
         return json_response(body)
 
-    app.collector = Router(
-        [Route("/healthz", healthz, methods=["GET"]), *collector_routes(services)]
-    )
+    app.collector = Router([Route("/healthz", healthz, methods=["GET"]), *collector_routes()])
     app.include_router(admin_router())
     return app
 

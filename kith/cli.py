@@ -35,8 +35,16 @@ from kith.domain.access import Role
 from kith.domain.clock import parse_iso
 from kith.domain.errors import UnknownSource
 from kith.services import Services, build_services
+from kith.services.transfer import (
+    IMPORT_KIND,
+    ImportJob,
+    ImportResult,
+    Rejected,
+    export_table,
+    import_params,
+)
+from kith.storage import open_migrations
 from kith.storage.ports import DataTable
-from kith.transfer import ImportResult, Rejected, export_table, import_file, load_state
 
 T = TypeVar("T")
 app = typer.Typer(help="Kith: an open-source Customer Data Platform.", no_args_is_help=True)
@@ -44,12 +52,18 @@ keys_app = typer.Typer(help="Manage admin API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console(soft_wrap=True)
 
-DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory [env KITH_DATA_DIR].")
-]
-StorageUrl = Annotated[
-    str | None, typer.Option("--storage", help="Storage URL [env KITH_STORAGE_URL].")
-]
+
+def setting_help(name: str) -> str:
+    """An option's help from its setting: the description, the environment variable
+    and the default. The brackets are escaped: typer renders help as rich markup,
+    which would swallow `[env ...]` as a style tag."""
+    field = Settings.model_fields[name]
+    default = field.default if field.default is not None else "none"
+    return f"{field.description} \\[env KITH_{name.upper()}; default: {default}]"
+
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=setting_help("data_dir"))]
+StorageUrl = Annotated[str | None, typer.Option("--storage", help=setting_help("storage_url"))]
 
 
 def settings_from(**overrides: Any) -> Settings:
@@ -71,13 +85,11 @@ def with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface [env KITH_HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env KITH_PORT].")] = None,
+    host: Annotated[str | None, typer.Option(help=setting_help("host"))] = None,
+    port: Annotated[int | None, typer.Option(help=setting_help("port"))] = None,
     data_dir: DataDir = None,
     storage: StorageUrl = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Worker processes, PostgreSQL only [env KITH_WORKERS].")
-    ] = None,
+    workers: Annotated[int | None, typer.Option(help=setting_help("workers"))] = None,
 ) -> None:
     """Start the collector and the admin API."""
     settings = settings_from(
@@ -92,7 +104,7 @@ def serve(
         )
         raise typer.Exit(2)
     if settings.storage_kind == "postgresql":
-        prepare_postgresql(settings.storage_url or "")
+        prepare_postgresql(settings)
     import uvicorn
 
     logging.basicConfig(
@@ -123,28 +135,18 @@ def serve(
     uvicorn.run(build_app(settings), **options)
 
 
-def prepare_postgresql(url: str) -> None:
+def prepare_postgresql(settings: Settings) -> None:
     """Migrate once before any worker starts, and say plainly when the database
     cannot be reached instead of letting every worker fail with a traceback."""
-    from kith.storage.postgres.engine import migrate_database
-
+    migrations = open_migrations(settings)
     try:
-        asyncio.run(migrate_database(url))
+        asyncio.run(migrations.migrate())
     except (TimeoutError, OSError) as exc:
-        console.print(f"[red]Cannot reach PostgreSQL[/red] at {_where(url)}: {exc}")
+        console.print(f"[red]Cannot reach[/red] {migrations.where()}: {exc}")
         raise typer.Exit(2) from None
     except Exception as exc:  # asyncpg's errors: authentication, missing database ...
-        console.print(f"[red]PostgreSQL refused[/red] ({_where(url)}): {exc}")
+        console.print(f"[red]Refused[/red] by {migrations.where()}: {exc}")
         raise typer.Exit(2) from None
-
-
-def _where(url: str) -> str:
-    """The URL without its password, for messages."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    return f"{host}:{parts.port or 5432}{parts.path}"
 
 
 @app.command()
@@ -166,20 +168,12 @@ def migrate(
         copy_store(settings_from(storage_url=from_), settings_from(storage_url=to))
         return
     settings = settings_from(data_dir=data_dir, storage_url=storage)
-    if settings.storage_kind == "postgresql":
-        from kith.storage.postgres.engine import migrate_database
-
-        before, after = asyncio.run(migrate_database(settings.storage_url or ""))
-        where = "PostgreSQL"
-    else:
-        from kith.storage.sqlite.engine import migrate_file
-
-        before, after = migrate_file(settings.sqlite_path)
-        where = str(settings.sqlite_path)
+    migrations = open_migrations(settings)
+    before, after = asyncio.run(migrations.migrate())
     if before == after:
-        console.print(f"Schema is up to date (version {after}) at {where}")
+        console.print(f"Schema is up to date (version {after}) at {migrations.where()}")
     else:
-        console.print(f"Migrated {where} from version {before} to {after}")
+        console.print(f"Migrated {migrations.where()} from version {before} to {after}")
 
 
 def copy_store(source: Settings, target: Settings) -> None:
@@ -266,7 +260,7 @@ def export_data(
     table: DataTable = kind.value
 
     async def work(services: Services) -> int:
-        total = await services.storage.count_rows(table, start, end)
+        total = await services.storage.erasure.count_rows(table, start, end)
         with progress_bar("rows") as bar, out.open("wb") as sink:
             task = bar.add_task(f"export {table}", total=total)
             return await export_table(
@@ -287,18 +281,18 @@ def import_data(
     data_dir: DataDir = None,
     storage: StorageUrl = None,
 ) -> None:
-    """Send each line through the same pipeline as POST /track.
+    """Send each line through the same pipeline as POST /track, as a job.
 
     A rejected line is reported with its number and reason and the import goes
-    on; the exit code is 1 if any line was rejected. Progress is recorded beside
-    the file (FILE.kith-import), so `--resume` continues after an interruption
-    without storing any line twice."""
+    on; the exit code is 1 if any line was rejected. The import is a job
+    (`GET /api/jobs?kind=import` shows its progress) whose state is saved twice a
+    second, so `--resume` continues after an interruption without storing any
+    line twice."""
     settings = settings_from(data_dir=data_dir, storage_url=storage)
     if not file.is_file():
         console.print(f"[red]No file {file}[/red]")
         raise typer.Exit(2)
-    if resume and load_state(file) is None:
-        console.print("Nothing to resume for this file; importing it from the start.")
+    path = str(file.resolve())
 
     async def work(services: Services) -> ImportResult:
         try:
@@ -306,23 +300,41 @@ def import_data(
         except UnknownSource:
             console.print(f"[red]Unknown or disabled source {source!r}[/red] (bridge `rest`)")
             raise typer.Exit(2) from None
+        size = file.stat().st_size
+        job = None
+        if resume:
+            job = await services.jobs.unfinished(
+                IMPORT_KIND,
+                lambda j: (
+                    j.params.get("path") == path
+                    and j.params.get("source") == chosen.id
+                    and j.params.get("size") == size
+                ),
+            )
+            if job is None:
+                console.print("Nothing to resume for this file; importing it from the start.")
+        if job is None:
+            job = await services.jobs.queue(IMPORT_KIND, import_params(file, chosen), total=size)
         with progress_bar("B", transfer=True) as bar:
-            task = bar.add_task(f"import {file.name}", total=file.stat().st_size)
+            task = bar.add_task(f"import {file.name}", total=size)
 
             def rejected(line: Rejected) -> None:
                 bar.console.print(
                     f"[yellow]line {line.line}[/yellow]: {line.reason}", highlight=False
                 )
 
-            return await import_file(
+            kind = ImportJob(
                 services.tracker,
-                file,
                 chosen,
                 max_events=settings.max_events,
-                resume=resume,
                 advance=lambda n: bar.advance(task, n),
                 on_reject=rejected,
             )
+            done = await services.jobs.run_here(job, kind, lease=settings.lease_seconds)
+        if kind.result is None:
+            console.print(f"[red]Import failed[/red]: {done.error}")
+            raise typer.Exit(2)
+        return kind.result
 
     result = with_services(settings, work)
     if result.resumed_at_line:

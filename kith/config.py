@@ -151,6 +151,24 @@ class Settings(BaseSettings):
         ),
     )
 
+    feed_batch: int = Field(
+        500, ge=1, le=10_000, description="Most committed events a feed consumer takes at once."
+    )
+    feed_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="How often an idle feed consumer looks for events committed by other"
+        " processes (this process's own commits wake it at once).",
+    )
+    lease_seconds: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How long a process holds a feed consumer or a job without renewing it;"
+        " after a crash another process (or the restarted one) takes over after this.",
+    )
+
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

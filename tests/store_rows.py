@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from kith.config import Settings
-from kith.storage.postgres.engine import connection_options
+from kith.storage.postgres.core import connection_options
 
 
 def rows(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:

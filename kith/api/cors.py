@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kith.domain.source import Bridge, Source
-from kith.sources import SourceRegistry
+from kith.services.sources import SourceRegistry
 
 ALLOW_METHODS = "GET, POST, PUT, OPTIONS"
 EXPOSE_HEADERS = "x-process-time, retry-after"

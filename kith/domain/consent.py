@@ -12,8 +12,7 @@ from typing import Any
 import msgspec
 
 from kith.domain.clock import iso, parse_iso
-
-Document = dict[str, Any]
+from kith.domain.document import Document
 
 
 class ConsentType(msgspec.Struct, kw_only=True):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kith.domain.document import Document
 from kith.domain.payload import event_name
-
-Document = dict[str, Any]
 
 SYSTEM_PROFILE_CREATED = "profile-created"
 SYSTEM_SESSION_OPENED = "session-opened"

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kith.domain.document import Document
 from kith.domain.event_type import MappingRule
 from kith.notation import MISSING, DotPath, delete_path, get_path, parse_path, set_path
 from kith.notation.templates import expand_keys
 
-Document = dict[str, Any]
 Number = int | float
 
 

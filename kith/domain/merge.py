@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kith.domain.clock import parse_iso
-from kith.domain.profile import Document
+from kith.domain.document import Document
 
 __all__ = ["ADDITIVE_AREAS", "Document", "MergeOutcome", "choose_survivor", "merge_profiles"]
 

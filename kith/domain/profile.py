@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-Document = dict[str, Any]
+from kith.domain.document import Document
 
 
 def new_profile(profile_id: str, now: str) -> Document:

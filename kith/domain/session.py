@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-Document = dict[str, Any]
+from kith.domain.document import Document
 
 
 def new_session(session_id: str, profile_id: str | None, channel: str, now: str) -> Document:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import msgspec
 
-from kith.configuration import ConfigDocuments, DerivedConfig
+from kith.config_documents import ConfigDocuments, DerivedConfig
 from kith.domain.errors import InvalidPayload
-from kith.identity.keys import IdentitySettings, validate_settings
+from kith.identity.merge_keys import IdentitySettings, validate_settings
 from kith.storage.ports import Document
 
 SETTINGS_ID = "identity"

@@ -1,12 +1,13 @@
-"""Storage: the port the rest of Kith talks to, and one package per engine.
+"""Storage: the ports the rest of Kith talks to, and one package per engine.
 
-Nothing outside this package writes SQL. `open_storage` is the one place an
-engine is chosen."""
+Nothing outside this package writes SQL. This module is the one place an engine
+is chosen: `open_storage` for a running Kith, `open_migrations` for `kith
+migrate` and for `kith serve` before its workers start."""
 
 from __future__ import annotations
 
 from kith.config import Settings
-from kith.storage.ports import Storage
+from kith.storage.ports import Migrations, Storage
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -27,4 +28,15 @@ def open_storage(settings: Settings) -> Storage:
         synchronous=settings.sqlite_synchronous,
         read_connections=settings.sqlite_read_connections,
         max_batch=settings.writer_max_batch,
+        max_queue=settings.writer_max_queue,
     )
+
+
+def open_migrations(settings: Settings) -> Migrations:
+    if settings.storage_kind == "postgresql":
+        from kith.storage.postgres.engine import PgMigrations
+
+        return PgMigrations(settings.storage_url or "")
+    from kith.storage.sqlite.engine import SQLiteMigrations
+
+    return SQLiteMigrations(settings.sqlite_path)

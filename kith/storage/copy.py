@@ -17,7 +17,7 @@ from kith.config import Settings
 from kith.domain.errors import Conflict
 from kith.domain.source import Source
 from kith.storage import open_storage
-from kith.storage.ports import CONFIG_KINDS, DataTable, Storage, VisitUnit
+from kith.storage.ports import DataTable, Storage, VisitUnit
 
 Table = Literal["sources", "keys", "configuration", "profiles", "identities", "sessions", "events"]
 TABLES: tuple[Table, ...] = (
@@ -38,20 +38,25 @@ class StoreReader:
 
     async def count(self, table: Table) -> int:
         if table == "profiles" or table == "sessions" or table == "events":
-            return await self.storage.count_rows(table, None, None)
+            return await self.storage.erasure.count_rows(table, None, None)
         if table == "sources":
             return sum([len(page) async for page in _source_pages(self.storage)])
         if table == "keys":
-            return len(await self.storage.list_keys())
+            return len(await self.storage.api_keys.all())
         if table == "configuration":
-            return sum([len(await self.storage.list_config(kind)) for kind in CONFIG_KINDS])
+            return sum(
+                [
+                    len(await self.storage.config.all(kind))
+                    for kind in await self.storage.config.kinds()
+                ]
+            )
         return sum([len(rows) async for rows in _identity_pages(self.storage)])
 
 
 async def _source_pages(storage: Storage) -> AsyncIterator[list[Source]]:
     cursor: str | None = None
     while True:
-        page = await storage.list_sources(cursor, _PAGE)
+        page = await storage.sources.page(cursor, _PAGE)
         yield page.items
         if page.next is None:
             return
@@ -61,7 +66,7 @@ async def _source_pages(storage: Storage) -> AsyncIterator[list[Source]]:
 async def _identity_pages(storage: Storage) -> AsyncIterator[list[tuple[str, str, str]]]:
     """The identity index in key order, a page at a time."""
     after: tuple[str, str] | None = None
-    while rows := await storage.identity_page(after, _PAGE):
+    while rows := await storage.tracking.identity_page(after, _PAGE):
         yield rows
         after = (rows[-1][0], rows[-1][1])
 
@@ -90,17 +95,17 @@ async def copy_table(
     if table == "sources":
         return await _copy_sources(source, target, advance)
     if table == "keys":
-        keys = await source.list_keys()
+        keys = await source.api_keys.all()
         for key in keys:
             with contextlib.suppress(Conflict):  # the same key is there already
-                await target.insert_key(key)
+                await target.api_keys.insert(key)
             advance(1)
         return len(keys)
     if table == "configuration":
         copied = 0
-        for kind in CONFIG_KINDS:
-            for document in await source.list_config(kind):
-                await target.put_config(kind, str(document["id"]), document)
+        for kind in await source.config.kinds():
+            for document in await source.config.all(kind):
+                await target.config.put(kind, str(document["id"]), document)
                 copied += 1
                 advance(1)
         return copied
@@ -113,8 +118,8 @@ async def _copy_sources(source: Storage, target: Storage, advance: Callable[[int
     copied = 0
     async for items in _source_pages(source):
         for item in items:
-            if not await target.replace_source(item):
-                await target.insert_source(item)
+            if not await target.sources.replace(item):
+                await target.sources.insert(item)
         copied += len(items)
         advance(len(items))
     return copied
@@ -125,7 +130,7 @@ async def _copy_identities(
 ) -> int:
     copied = 0
     async for rows in _identity_pages(source):
-        await target.commit_visit(VisitUnit(identities=list(rows)))
+        await target.tracking.commit_visit(VisitUnit(identities=list(rows)))
         copied += len(rows)
         advance(len(rows))
     return copied
@@ -138,9 +143,9 @@ async def _copy_documents(
     copied = 0
     cursor: str | None = None
     while True:
-        page = await source.export_page(table, None, None, cursor, _PAGE)
+        page = await source.erasure.export_page(table, None, None, cursor, _PAGE)
         if table == "events":
-            await target.commit_visit(VisitUnit(events=page.items))
+            await target.tracking.commit_visit(VisitUnit(events=page.items))
         else:
             # one unit per document, submitted together: the writer commits the page
             # in one transaction instead of one per row
@@ -148,7 +153,7 @@ async def _copy_documents(
                 VisitUnit(profile=doc) if table == "profiles" else VisitUnit(session=doc)
                 for doc in page.items
             ]
-            await asyncio.gather(*(target.commit_visit(unit) for unit in units))
+            await asyncio.gather(*(target.tracking.commit_visit(unit) for unit in units))
         copied += len(page.items)
         advance(len(page.items))
         if page.next is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from kith.configuration import ConfigDocuments, DerivedConfig
+from kith.config_documents import ConfigDocuments, DerivedConfig
 from kith.domain.consent import ConsentType
 from kith.domain.errors import NotFound
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import fastjsonschema
 
-from kith.configuration import ConfigDocuments, DerivedConfig
+from kith.config_documents import ConfigDocuments, DerivedConfig
 from kith.domain.errors import InvalidPayload, NotFound
 from kith.domain.event_library import BUILTIN_EVENT_TYPES
 from kith.domain.event_type import EventType, event_type_document, event_type_from_document

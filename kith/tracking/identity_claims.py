@@ -38,12 +38,14 @@ class IdentityClaims:
         if profile is None or not plan.claims:
             return None
         await held.hold_keys(plan.claims)
-        owners = await self._storage.identity_owners(plan.claims)
+        owners = await self._storage.tracking.identity_owners(plan.claims)
         others = {owner for owner in owners.values() if owner != profile["id"]}
         if others - held.profiles:
             return others
         loaded = [
-            doc for doc in [await self._storage.get_profile(o) for o in sorted(others)] if doc
+            doc
+            for doc in [await self._storage.tracking.get_profile(o) for o in sorted(others)]
+            if doc
         ]
         combined = len({*profile["ids"], *(i for doc in loaded for i in doc.get("ids", []))})
         if loaded and combined > self._merge_max:

@@ -24,7 +24,7 @@ class HeldLocks:
         self.profiles: frozenset[str] = frozenset()
 
     async def _current(self, profile_id: str) -> str:
-        return await self._storage.resolve_profile_id(profile_id) or profile_id
+        return await self._storage.tracking.resolve_profile_id(profile_id) or profile_id
 
     async def hold_profiles(self, wanted: Iterable[str]) -> dict[str, str]:
         """Lock the profiles `wanted` now resolve to; return {wanted id: current id}.

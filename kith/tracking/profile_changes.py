@@ -9,7 +9,7 @@ from kith.domain.consent import apply_consent_update
 from kith.domain.errors import InvalidPayload
 from kith.domain.mapping import MappingContext, apply_mapping, log_changes
 from kith.domain.payload import TrackerPayload
-from kith.identity.keys import IdentitySettings
+from kith.identity.merge_keys import IdentitySettings
 from kith.identity.settings import IdentitySettingsStore
 from kith.storage.ports import Document
 from kith.tracking.consent_types import ConsentTypeRegistry

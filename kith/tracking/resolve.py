@@ -27,10 +27,10 @@ async def choose_profile(
     if bound.get("id"):
         # a known session decides, whatever the payload says; a merged id
         # resolves to the survivor
-        survivor = await storage.resolve_profile_id(bound["id"])
+        survivor = await storage.tracking.resolve_profile_id(bound["id"])
         return ProfileChoice(survivor or str(bound["id"]), minted=False)
     if given_id:
-        found = await storage.resolve_profile_id(given_id)
+        found = await storage.tracking.resolve_profile_id(given_id)
         if found is not None:
             return ProfileChoice(found, minted=False)
         if source.static_profile_id:

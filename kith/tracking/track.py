@@ -26,8 +26,8 @@ from kith.domain.payload import TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch
 from kith.domain.session import bind, merge_into, new_session
 from kith.domain.source import Bridge, Source
-from kith.identity.keys import ID_KIND, key_values
-from kith.sources import SourceRegistry
+from kith.identity.merge_keys import ID_KIND, key_values
+from kith.services.sources import SourceRegistry
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
@@ -98,9 +98,9 @@ class Tracker:
         self._reject_bots = reject_bots
         self._claims = IdentityClaims(storage, merge_max=merge_max)
 
-    @property
-    def changes(self) -> ProfileChanges:
-        return self._changes
+    async def refuse_invalid(self, payload: TrackerPayload, at: list[str | int]) -> None:
+        """422 if an event breaks the schema of a type in `reject` mode (see ProfileChanges)."""
+        await self._changes.refuse_invalid(payload, at)
 
     async def source_for(self, source_id: str, bridge: Bridge) -> Source:
         source = await self._sources.cached(source_id)
@@ -129,7 +129,9 @@ class Tracker:
             if given_session is not None:
                 await stack.enter_async_context(self._storage.locks.hold("session", session_id))
             stack.push_async_callback(held.release)
-            session = await self._storage.get_session(given_session) if given_session else None
+            session = (
+                await self._storage.tracking.get_session(given_session) if given_session else None
+            )
             profile_id: str | None = None
             minted = False
             if not profile_less:
@@ -140,7 +142,7 @@ class Tracker:
                     profile_id = (await held.hold_profiles([profile_id]))[profile_id]
             for attempt in range(_MAX_ATTEMPTS):
                 if attempt and given_session is not None:
-                    session = await self._storage.get_session(given_session)
+                    session = await self._storage.tracking.get_session(given_session)
                 plan = await self._build(
                     payload,
                     info,
@@ -155,7 +157,7 @@ class Tracker:
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     if plan.store:
-                        await self._storage.commit_visit(plan.unit)
+                        await self._storage.tracking.commit_visit(plan.unit)
                     return plan.result
                 assert profile_id is not None
                 current = await held.hold_profiles({profile_id, *wanted})
@@ -207,7 +209,7 @@ class Tracker:
 
         profile: Document | None = None
         if profile_id is not None:
-            profile = None if minted else await self._storage.get_profile(profile_id)
+            profile = None if minted else await self._storage.tracking.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
                 unit.identities.append((ID_KIND, profile_id, profile_id))
@@ -282,7 +284,7 @@ class Tracker:
         ids = [event.id or new_id() for event in payload.events]
         client_ids = [event.id for event in payload.events if event.id]
         known = (
-            await self._storage.existing_event_ids(client_ids)
+            await self._storage.tracking.existing_event_ids(client_ids)
             if client_ids and save_events
             else set()
         )

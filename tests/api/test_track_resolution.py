@@ -95,9 +95,9 @@ def merge_by_hand(client: TestClient, survivor: str, merged: str) -> None:
     storage = client.app.state.services.storage  # type: ignore[attr-defined]
 
     async def write() -> None:
-        profile = await storage.get_profile(survivor)
+        profile = await storage.tracking.get_profile(survivor)
         profile["ids"] = [*profile["ids"], merged]
-        await storage.commit_visit(
+        await storage.tracking.commit_visit(
             VisitUnit(profile=profile, identities=[("id", merged, survivor)])
         )
 

@@ -72,7 +72,9 @@ def test_import_reports_bad_lines_and_keeps_going(server: Server, tmp_path: Path
     assert sorted(e["type"] for e in events) == ["add-to-cart", "identify", "page-view"]
     session = httpx.get(f"{server.url}/api/sessions/imp-1", headers=server.admin).json()
     assert session["profile"]["id"]
-    assert not (tmp_path / "mixed.jsonl.kith-import").exists()
+    (job,) = walk(server, "/api/jobs", kind="import")
+    assert job["status"] == "done" and job["done"] == job["total"] == source.stat().st_size
+    assert job["params"]["path"] == str(source.resolve())
 
     unknown = cli(server, "import", str(source), "--source", "nope")
     assert unknown.returncode == 2 and "Unknown or disabled source" in unknown.stdout
@@ -121,7 +123,11 @@ def test_resume_after_a_killed_import_stores_each_line_once(server: Server, tmp_
             line["session"] = {"id": f"big-{n}"}
         rows.append(line)
     write_lines(source, rows)
-    state = tmp_path / "big.jsonl.kith-import"
+
+    def job() -> dict[str, Any] | None:
+        jobs = walk(server, "/api/jobs", kind="import")
+        return jobs[0] if jobs else None
+
     process = subprocess.Popen(
         [*KITH, "import", str(source), "--source", "bulk", "--data-dir", str(server.data_dir)],
         stdout=subprocess.DEVNULL,
@@ -129,19 +135,23 @@ def test_resume_after_a_killed_import_stores_each_line_once(server: Server, tmp_
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if state.exists() and orjson.loads(state.read_bytes())["line"] > 200:
+        running = job()
+        if running is not None and running["done"] > running["total"] // 20:
             break
         assert process.poll() is None, "the import finished before it could be killed"
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    stopped_at = orjson.loads(state.read_bytes())["line"]
-    assert 0 < stopped_at < lines
+    stopped = job()
+    assert stopped is not None and stopped["status"] == "running"
+    assert 0 < stopped["done"] < stopped["total"]
 
     done = cli(server, "import", str(source), "--source", "bulk", "--resume")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Resumed after line" in done.stdout
-    assert not state.exists()
+    finished = job()
+    assert finished is not None and finished["id"] == stopped["id"]
+    assert finished["status"] == "done" and finished["done"] == finished["total"]
 
     events = walk(server, "/api/events", source="bulk")
     assert len(events) == 2 * lines

@@ -102,7 +102,7 @@ def test_migrate_on_postgresql(postgres_database: str) -> None:
         first = subprocess.run(
             [*KITH, "migrate", "--storage", url], capture_output=True, text=True, check=True
         )
-        assert "PostgreSQL from version 0 to" in first.stdout
+        assert "PostgreSQL at" in first.stdout and "from version 0 to" in first.stdout
         again = subprocess.run(
             [*KITH, "migrate", "--storage", url], capture_output=True, text=True, check=True
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kith.domain.profile import new_profile
-from kith.identity.keys import (
+from kith.identity.merge_keys import (
     IdentitySettings,
     MergeKey,
     key_values,

@@ -115,11 +115,11 @@ async def _seed(store: Any, profiles: list[Doc], sessions: list[Doc], events: li
         phone = profile["data"]["contact"]["phone"].get("main")
         if phone:
             identities.append(("phone", phone, profile["id"]))
-        await store.commit_visit(VisitUnit(profile=_copy(profile), identities=identities))
+        await store.tracking.commit_visit(VisitUnit(profile=_copy(profile), identities=identities))
         for session in owned_sessions:
             mine = [e for e in owned_events if e["session"]["id"] == session["id"]]
-            await store.commit_visit(VisitUnit(session=_copy(session), events=_copy(mine)))
-    await store.commit_visit(VisitUnit(events=_copy(loose)))
+            await store.tracking.commit_visit(VisitUnit(session=_copy(session), events=_copy(mine)))
+    await store.tracking.commit_visit(VisitUnit(events=_copy(loose)))
 
 
 def _copy(value: Any) -> Any:
@@ -224,7 +224,7 @@ async def test_both_engines_give_the_same_answers(
     for where in event_filters:
         for limit in (1, 4, 50):
             pages = await same(
-                lambda s, w=where, n=limit: _all_pages(lambda c, k: s.list_events(w, c, k), n)
+                lambda s, w=where, n=limit: _all_pages(lambda c, k: s.data.list_events(w, c, k), n)
             )
             ids = [e["id"] for page in pages for e in page]
             assert len(ids) == len(set(ids))
@@ -263,7 +263,9 @@ async def test_both_engines_give_the_same_answers(
     for query in queries:
         for limit in (1, 3, 100):
             pages = await same(
-                lambda s, q=query, n=limit: _all_pages(lambda c, k: s.search_profiles(q, c, k), n)
+                lambda s, q=query, n=limit: _all_pages(
+                    lambda c, k: s.data.search_profiles(q, c, k), n
+                )
             )
             found[query.q] = sum(len(page) for page in pages)
     # the data set does exercise each kind of match (and of miss)
@@ -281,34 +283,36 @@ async def test_both_engines_give_the_same_answers(
     for where in session_filters:
         for limit in (1, 5):
             await same(
-                lambda s, w=where, n=limit: _all_pages(lambda c, k: s.list_sessions(w, c, k), n)
+                lambda s, w=where, n=limit: _all_pages(
+                    lambda c, k: s.data.list_sessions(w, c, k), n
+                )
             )
 
     for interval, span in (("minute", timedelta(minutes=45)), ("hour", timedelta(days=2))):
         for by in (None, "type", "source", "channel"):
             start = T0 + timedelta(minutes=3, seconds=17)
             await same(
-                lambda s, i=interval, b=by, f=start, t=start + span: s.event_stats(i, f, t, b)
+                lambda s, i=interval, b=by, f=start, t=start + span: s.data.event_stats(i, f, t, b)
             )
-    await same(lambda s: s.event_stats("day", T0 + timedelta(days=9), T0, "type"))
+    await same(lambda s: s.data.event_stats("day", T0 + timedelta(days=9), T0, "type"))
 
     ranges = [(None, None), (T0 + timedelta(minutes=20), T0 + timedelta(hours=30))]
     for table in ("profiles", "sessions", "events"):
         for from_, to in ranges:
-            await same(lambda s, t=table, f=from_, u=to: s.count_rows(t, f, u))
+            await same(lambda s, t=table, f=from_, u=to: s.erasure.count_rows(t, f, u))
             await same(
                 lambda s, t=table, f=from_, u=to: _all_pages(
-                    lambda c, k: s.export_page(t, f, u, c, k), 7
+                    lambda c, k: s.erasure.export_page(t, f, u, c, k), 7
                 )
             )
 
     for profile in profiles[:3]:
-        erased = await same(lambda s, p=profile["id"]: s.erase_profile(p))
+        erased = await same(lambda s, p=profile["id"]: s.erasure.erase_profile(p))
         assert erased is not None and erased.events > 0
-    await same(lambda s: s.erase_profile(profiles[0]["id"]))
-    await same(lambda s: _all_pages(lambda c, k: s.list_events(EventFilter(), c, k), 25))
+    await same(lambda s: s.erasure.erase_profile(profiles[0]["id"]))
+    await same(lambda s: _all_pages(lambda c, k: s.data.list_events(EventFilter(), c, k), 25))
     for table in ("profiles", "sessions", "events"):
-        await same(lambda s, t=table: s.count_rows(t, None, None))
+        await same(lambda s, t=table: s.erasure.count_rows(t, None, None))
 
 
 # what only PostgreSQL has ----------------------------------------------------------
@@ -332,14 +336,14 @@ async def test_paging_across_monthly_partitions(storage: PostgresStorage) -> Non
             "SELECT tableoid::regclass::text AS part, count(*) FROM events GROUP BY 1"
         )
     assert len(placed) >= 4, placed
-    items = await walk(lambda c, n: storage.list_events(EventFilter(), c, n), 3)
+    items = await walk(lambda c, n: storage.data.list_events(EventFilter(), c, n), 3)
     assert [e["id"] for e in items] == list(reversed(expected))
     window = EventFilter(from_=now, to=now + timedelta(days=60))
-    inside = await walk(lambda c, n: storage.list_events(window, c, n), 3)
+    inside = await walk(lambda c, n: storage.data.list_events(window, c, n), 3)
     assert [e["id"] for e in inside] == list(reversed(expected[4:12]))
-    exported = await walk(lambda c, n: storage.export_page("events", None, None, c, n), 6)
+    exported = await walk(lambda c, n: storage.erasure.export_page("events", None, None, c, n), 6)
     assert [e["id"] for e in exported] == expected
-    stats = await storage.event_stats(
+    stats = await storage.data.event_stats(
         "hour", now - timedelta(hours=1), now + timedelta(hours=1), None
     )
     assert [b["count"] for b in stats["buckets"]] == [0, 4]
@@ -385,16 +389,19 @@ async def test_a_forged_cursor_is_a_bad_request(
     key, tiebreak = forged
     good_key = type(key) is int and abs(key) < 2**63
     calls = {
-        "events": (type(tiebreak) is int, storage.list_events(EventFilter(), cursor, 1)),
+        "events": (type(tiebreak) is int, storage.data.list_events(EventFilter(), cursor, 1)),
         "export events": (
             type(tiebreak) is int,
-            storage.export_page("events", None, None, cursor, 1),
+            storage.erasure.export_page("events", None, None, cursor, 1),
         ),
-        "profiles": (type(tiebreak) is str, storage.search_profiles(ProfileQuery(), cursor, 1)),
-        "sessions": (type(tiebreak) is str, storage.list_sessions(SessionFilter(), cursor, 1)),
+        "profiles": (
+            type(tiebreak) is str,
+            storage.data.search_profiles(ProfileQuery(), cursor, 1),
+        ),
+        "sessions": (type(tiebreak) is str, storage.data.list_sessions(SessionFilter(), cursor, 1)),
         "export profiles": (
             type(tiebreak) is str,
-            storage.export_page("profiles", None, None, cursor, 1),
+            storage.erasure.export_page("profiles", None, None, cursor, 1),
         ),
     }
     for good_tiebreak, call in calls.values():
@@ -412,18 +419,18 @@ async def test_stats_leave_events_without_a_channel_out_of_channel_groups(
     session = new_session(new_id(), profile["id"], "web", iso(T0))
     stored = [event(profile, session, T0 + timedelta(minutes=n)) for n in range(4)]
     stored[0]["metadata"]["channel"] = None
-    await storage.commit_visit(VisitUnit(profile=profile, session=session, events=stored))
+    await storage.tracking.commit_visit(VisitUnit(profile=profile, session=session, events=stored))
     day = (T0, T0 + timedelta(days=1))
-    total = await storage.event_stats("day", *day, None)
+    total = await storage.data.event_stats("day", *day, None)
     assert total["buckets"] == [{"time": "2026-03-01T00:00:00.000000Z", "count": 4}]
-    by_channel = await storage.event_stats("day", *day, "channel")
+    by_channel = await storage.data.event_stats("day", *day, "channel")
     assert by_channel["buckets"][0] == {
         "time": "2026-03-01T00:00:00.000000Z",
         "count": 3,
         "groups": {"web": 3},
     }
     assert by_channel["from"] == iso(T0) and by_channel["by"] == "channel"
-    empty = await storage.event_stats("hour", day[1], day[0], "type")
+    empty = await storage.data.event_stats("hour", day[1], day[0], "type")
     assert empty["buckets"] == []
 
 
@@ -436,7 +443,7 @@ async def test_search_input_is_matched_literally(storage: PostgresStorage) -> No
         await visit(storage, T0, 0, profile=profile)
 
     async def ids(q: str) -> set[str]:
-        page = await storage.search_profiles(ProfileQuery(q=q), None, 100)
+        page = await storage.data.search_profiles(ProfileQuery(q=q), None, 100)
         return {p["id"] for p in page.items}
 
     assert await ids("50%") == {odd["id"]}
@@ -455,14 +462,14 @@ async def test_erase_after_a_merge_leaves_no_row_under_any_of_the_ids(
     gone, gone_session, _ = await visit(storage, T0 + timedelta(minutes=5), 3)
     # `gone` merges into `keep`: its sessions and events move, its id now resolves to keep
     keep["ids"].append(gone["id"])
-    await storage.commit_visit(VisitUnit(profile=keep, merged=[gone["id"]]))
-    assert await storage.resolve_profile_id(gone["id"]) == keep["id"]
+    await storage.tracking.commit_visit(VisitUnit(profile=keep, merged=[gone["id"]]))
+    assert await storage.tracking.resolve_profile_id(gone["id"]) == keep["id"]
     # a stray row still filed under the merged id is erased with the person too
     stray = event(gone, gone_session, T0 + timedelta(minutes=9))
-    await storage.commit_visit(VisitUnit(events=[stray]))
+    await storage.tracking.commit_visit(VisitUnit(events=[stray]))
     other, _, _ = await visit(storage, T0, 1)
 
-    erased = await storage.erase_profile(keep["id"])
+    erased = await storage.erasure.erase_profile(keep["id"])
     assert erased is not None
     assert (erased.profiles, erased.ids, erased.sessions, erased.events, erased.identities) == (
         1,
@@ -482,7 +489,7 @@ async def test_erase_after_a_merge_leaves_no_row_under_any_of_the_ids(
             " OR doc -> 'profile' ->> 'id' = ANY($1::text[])",
         ):
             assert await conn.fetchval(sql, owners) == 0, sql
-    assert await storage.count_rows("events", None, None) == 1
-    assert (await storage.list_events(EventFilter(), None, 10)).items[0]["profile"] == {
+    assert await storage.erasure.count_rows("events", None, None) == 1
+    assert (await storage.data.list_events(EventFilter(), None, 10)).items[0]["profile"] == {
         "id": other["id"]
     }

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kith.storage.sqlite.engine import connect, migrate_file
+from kith.storage.sqlite.core import connect, migrate_file
 from kith.storage.sqlite.writer import GroupCommitWriter
 
 

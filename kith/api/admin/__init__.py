@@ -9,6 +9,7 @@ from kith.api.admin import (
     event_types,
     events,
     identity,
+    jobs,
     keys,
     profiles,
     sessions,
@@ -26,4 +27,5 @@ def admin_router() -> APIRouter:
     router.include_router(event_types.router)
     router.include_router(identity.router)
     router.include_router(consents.router)
+    router.include_router(jobs.router)
     return router

@@ -42,13 +42,13 @@ def out(consent: ConsentType) -> ConsentOut:
 
 @router.get("", response_model=list[ConsentOut], dependencies=read)
 async def list_consent_types(request: Request) -> list[ConsentOut]:
-    types = await services_of(request).changes.consent_types.all()
+    types = await services_of(request).consent_types.all()
     return [out(types[key]) for key in sorted(types)]
 
 
 @router.get("/{consent_id}", response_model=ConsentOut, dependencies=read)
 async def get_consent_type(consent_id: ConsentId, request: Request) -> ConsentOut:
-    return out(await services_of(request).changes.consent_types.get(_id(consent_id)))
+    return out(await services_of(request).consent_types.get(_id(consent_id)))
 
 
 @router.put("/{consent_id}", response_model=ConsentOut, dependencies=write)
@@ -56,10 +56,10 @@ async def put_consent_type(
     consent_id: ConsentId, body: ConsentFields, request: Request
 ) -> ConsentOut:
     consent = ConsentType(id=_id(consent_id), **body.model_dump())
-    return out(await services_of(request).changes.consent_types.put(consent))
+    return out(await services_of(request).consent_types.put(consent))
 
 
 @router.delete("/{consent_id}", status_code=204, dependencies=write)
 async def delete_consent_type(consent_id: ConsentId, request: Request) -> Response:
-    await services_of(request).changes.consent_types.delete(_id(consent_id))
+    await services_of(request).consent_types.delete(_id(consent_id))
     return Response(status_code=204)

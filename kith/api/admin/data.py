@@ -1,25 +1,19 @@
 """What the data routers (profiles, sessions, events) share: path ids, time bounds,
-the not-found rule, and the envelope of a page."""
+and the envelope of a page."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path
 
 from kith.api.admin.paging import ListPage
-from kith.domain.errors import InvalidPayload, NotFound
-from kith.storage.ports import Page, Storage
+from kith.domain.document import Document
+from kith.domain.errors import InvalidPayload
+from kith.storage.ports import Page
 
 Id = Annotated[str, Path(max_length=256)]
-Document = dict[str, Any]
-
-
-def found(document: Document | None, what: str, key: str) -> Document:
-    if document is None:
-        raise NotFound(f"{what} {key!r} not found")
-    return document
 
 
 def utc(moment: datetime | None) -> datetime | None:
@@ -37,14 +31,6 @@ def time_range(
     if start is not None and end is not None and end <= start:
         raise InvalidPayload.at(["query", names[1]], f"`{names[1]}` must be after `{names[0]}`")
     return start, end
-
-
-async def current_profile_id(storage: Storage, any_id: str) -> str:
-    """The id of the profile `any_id` resolves to (merged ids too), or 404."""
-    key = any_id.strip()
-    current = await storage.resolve_profile_id(key) or key
-    found(await storage.get_profile(current), "Profile", any_id)
-    return current
 
 
 def envelope(page: Page[Document]) -> ListPage[Document]:

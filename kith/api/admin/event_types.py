@@ -56,12 +56,12 @@ def out(event_type: EventType) -> EventTypeOut:
 @router.get("", response_model=list[EventTypeOut], dependencies=read)
 async def list_event_types(request: Request) -> list[EventTypeOut]:
     """Every event type: the built-in library with stored overrides, and user-defined ones."""
-    return [out(t) for t in await services_of(request).changes.event_types.all()]
+    return [out(t) for t in await services_of(request).event_types.all()]
 
 
 @router.get("/{event_type}", response_model=EventTypeOut, dependencies=read)
 async def get_event_type(event_type: TypeName, request: Request) -> EventTypeOut:
-    registry = services_of(request).changes.event_types
+    registry = services_of(request).event_types
     return out(await registry.get(normalise_event_type(event_type)))
 
 
@@ -79,11 +79,11 @@ async def put_event_type(
         mapping=[MappingRule(to=r.to, op=r.op, from_=r.from_) for r in body.mapping],
         consents=body.consents,
     )
-    return out(await services_of(request).changes.event_types.put(definition))
+    return out(await services_of(request).event_types.put(definition))
 
 
 @router.delete("/{event_type}", status_code=204, dependencies=write)
 async def delete_event_type(event_type: TypeName, request: Request) -> Response:
     """Delete a stored definition; a built-in type returns to the library's."""
-    await services_of(request).changes.event_types.delete(normalise_event_type(event_type))
+    await services_of(request).event_types.delete(normalise_event_type(event_type))
     return Response(status_code=204)

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from kith.api.admin.data import Document, Id, envelope, found, time_range
+from kith.api.admin.data import Id, envelope, time_range
 from kith.api.admin.paging import Cursor, Limit, ListPage
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.clock import utcnow
+from kith.domain.document import Document
 from kith.domain.errors import InvalidPayload
 from kith.domain.payload import normalise_event_type
 from kith.storage.ports import EventFilter, StatsBy, StatsInterval
@@ -41,12 +42,9 @@ async def list_events(
     `type`, `source`, `profile`, `session` and the time range are answered from
     indexes; `status` and `tag` are checked on the rows those yield, so pair a
     rare tag with a type or a time range on large stores."""
-    storage = services_of(request).storage
-    if profile is not None:
-        profile = await storage.resolve_profile_id(profile.strip()) or profile.strip()
     start, end = time_range(from_, to)
     where = EventFilter(
-        profile=profile,
+        profile=profile.strip() if profile is not None else None,
         session=session.strip() if session is not None else None,
         type=normalise_event_type(type) if type is not None else None,
         source=source.strip().lower() if source is not None else None,
@@ -55,7 +53,7 @@ async def list_events(
         status=status.strip().lower() if status is not None else None,
         tag=tag.strip() if tag is not None else None,
     )
-    return envelope(await storage.list_events(where, cursor, limit))
+    return envelope(await services_of(request).records.events(where, cursor, limit))
 
 
 @router.get("/events/stats", response_model=dict[str, Any])
@@ -79,9 +77,9 @@ async def event_stats(
             ["query", "interval"],
             f"More than {MAX_BUCKETS} {interval} buckets; use a wider interval or a shorter range",
         )
-    return await services_of(request).storage.event_stats(interval, start, end, by)
+    return await services_of(request).records.event_stats(interval, start, end, by)
 
 
 @router.get("/events/{event_id}", response_model=dict[str, Any])
 async def get_event(event_id: Id, request: Request) -> Document:
-    return found(await services_of(request).storage.get_event(event_id.strip()), "Event", event_id)
+    return await services_of(request).records.event(event_id)

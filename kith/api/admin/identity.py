@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
-from kith.identity.keys import IdentitySettings, MergeKey, Normaliser
+from kith.identity.merge_keys import IdentitySettings, MergeKey, Normaliser
 
 router = APIRouter(prefix="/settings/identity", tags=["identity"])
 
@@ -37,7 +37,7 @@ def out(settings: IdentitySettings) -> IdentitySettingsModel:
     dependencies=[Depends(require(Permission.config_read))],
 )
 async def get_identity_settings(request: Request) -> IdentitySettingsModel:
-    return out(await services_of(request).changes.identity.current())
+    return out(await services_of(request).identity.current())
 
 
 @router.put(
@@ -52,4 +52,4 @@ async def put_identity_settings(
         merge_keys=[MergeKey(path=k.path.strip(), normalise=k.normalise) for k in body.merge_keys],
         phone_region=body.phone_region.upper() if body.phone_region else None,
     )
-    return out(await services_of(request).changes.identity.replace(settings))
+    return out(await services_of(request).identity.replace(settings))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -18,6 +18,3 @@ Cursor = Annotated[
 class ListPage(BaseModel, Generic[T]):
     items: list[T]
     next: str | None
-
-
-Document = dict[str, Any]

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from kith.api.admin.data import Document, Id, current_profile_id, envelope, found, time_range
+from kith.api.admin.data import Id, envelope, time_range
 from kith.api.admin.paging import Cursor, Limit, ListPage
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
-from kith.domain.clock import iso, utcnow
-from kith.domain.consent import effective_consents
+from kith.domain.document import Document
 from kith.domain.payload import normalise_event_type
-from kith.storage.ports import EventFilter, Page, ProfileQuery, SessionFilter, Storage
+from kith.storage.ports import EventFilter, ProfileQuery
 
 router = APIRouter(tags=["data"])
 reading = [Depends(require(Permission.data_read))]
-EXPORT_PAGE = 1000
 
 
 @router.get("/profiles", response_model=ListPage[dict[str, Any]], dependencies=reading)
@@ -55,7 +51,7 @@ async def search_profiles(
         visited_from=visited[0],
         visited_to=visited[1],
     )
-    return envelope(await services_of(request).storage.search_profiles(where, cursor, limit))
+    return envelope(await services_of(request).profiles.search(where, cursor, limit))
 
 
 @router.get("/profiles/{profile_id}", response_model=dict[str, Any], dependencies=reading)
@@ -64,13 +60,7 @@ async def get_profile(profile_id: Id, request: Request) -> Document:
 
     Consents read as they stand now: an expired grant reads as not granted, and
     a consent type's default applies where the person never decided."""
-    services = services_of(request)
-    storage = services.storage
-    current = await storage.resolve_profile_id(profile_id.strip()) or profile_id.strip()
-    profile = found(await storage.get_profile(current), "Profile", profile_id)
-    types = await services.changes.consent_types.all()
-    profile["consents"] = effective_consents(profile, iso(utcnow()), types)
-    return profile
+    return await services_of(request).profiles.get(profile_id)
 
 
 @router.get(
@@ -86,16 +76,12 @@ async def profile_events(
     limit: Limit = 50,
 ) -> ListPage[Document]:
     """The person's events, newest first: the timeline."""
-    storage = services_of(request).storage
-    current = await current_profile_id(storage, profile_id)
     start, end = time_range(from_, to)
     where = EventFilter(
-        profile=current,
-        type=normalise_event_type(type) if type is not None else None,
-        from_=start,
-        to=end,
+        type=normalise_event_type(type) if type is not None else None, from_=start, to=end
     )
-    return envelope(await storage.list_events(where, cursor, limit))
+    page = await services_of(request).profiles.events(profile_id, where, cursor, limit)
+    return envelope(page)
 
 
 @router.get(
@@ -107,9 +93,7 @@ async def profile_sessions(
     profile_id: Id, request: Request, cursor: Cursor = None, limit: Limit = 50
 ) -> ListPage[Document]:
     """The person's sessions (visits), newest first."""
-    storage = services_of(request).storage
-    current = await current_profile_id(storage, profile_id)
-    return envelope(await storage.list_sessions(SessionFilter(profile=current), cursor, limit))
+    return envelope(await services_of(request).profiles.sessions(profile_id, cursor, limit))
 
 
 @router.delete(
@@ -123,12 +107,8 @@ async def erase_profile(profile_id: Id, request: Request) -> Document:
 
     The profile lock is held meanwhile, so a collector request for the person
     either lands before (and is erased) or after (and starts a new profile)."""
-    storage = services_of(request).storage
-    current = await current_profile_id(storage, profile_id)
-    async with storage.locks.hold("profile", current):
-        erased = await storage.erase_profile(current)
-    counts = found(None if erased is None else asdict(erased), "Profile", profile_id)
-    return {"id": current, "deleted": counts}
+    current, erased = await services_of(request).profiles.erase(profile_id)
+    return {"id": current, "deleted": asdict(erased)}
 
 
 @router.get("/profiles/{profile_id}/export", dependencies=reading)
@@ -136,41 +116,9 @@ async def export_profile(profile_id: Id, request: Request) -> StreamingResponse:
     """Everything stored about the person as one JSON document, streamed page by page
     so a person with 100,000 events is never held in memory at once:
     `{"exported", "profile", "sessions": [...], "events": [...]}`, newest first."""
-    storage = services_of(request).storage
-    current = await current_profile_id(storage, profile_id)
-    profile = found(await storage.get_profile(current), "Profile", profile_id)
+    current, chunks = await services_of(request).profiles.export(profile_id)
     return StreamingResponse(
-        _export(storage, profile),
+        chunks,
         media_type="application/json",
         headers={"Content-Disposition": f'attachment; filename="profile-{current}.json"'},
     )
-
-
-async def _export(storage: Storage, profile: Document) -> AsyncIterator[bytes]:
-    head = {"exported": iso(utcnow()), "profile": profile}
-    yield orjson.dumps(head)[:-1] + b',"sessions":['
-    sessions = SessionFilter(profile=profile["id"])
-    async for chunk in _pages(lambda c: storage.list_sessions(sessions, c, EXPORT_PAGE)):
-        yield chunk
-    yield b'],"events":['
-    events = EventFilter(profile=profile["id"])
-    async for chunk in _pages(lambda c: storage.list_events(events, c, EXPORT_PAGE)):
-        yield chunk
-    yield b"]}"
-
-
-async def _pages(
-    fetch: Callable[[str | None], Awaitable[Page[Document]]],
-) -> AsyncIterator[bytes]:
-    """Every page's items as comma-separated JSON, one chunk per page."""
-    cursor: str | None = None
-    first = True
-    while True:
-        page = await fetch(cursor)
-        if page.items:
-            body = b",".join(orjson.dumps(item) for item in page.items)
-            yield body if first else b"," + body
-            first = False
-        cursor = page.next
-        if cursor is None:
-            return

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from kith.api.admin.data import Document, Id, envelope, found, time_range
+from kith.api.admin.data import Id, envelope, time_range
 from kith.api.admin.paging import Cursor, Limit, ListPage
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
+from kith.domain.document import Document
 from kith.storage.ports import SessionFilter
 
 router = APIRouter(tags=["data"], dependencies=[Depends(require(Permission.data_read))])
@@ -26,15 +27,11 @@ async def list_sessions(
     limit: Limit = 50,
 ) -> ListPage[Document]:
     """Sessions newest first (by start time), of one profile and/or started in [from, to)."""
-    storage = services_of(request).storage
-    if profile is not None:
-        profile = await storage.resolve_profile_id(profile.strip()) or profile.strip()
     start, end = time_range(from_, to)
-    page = await storage.list_sessions(SessionFilter(profile, start, end), cursor, limit)
-    return envelope(page)
+    where = SessionFilter(profile.strip() if profile is not None else None, start, end)
+    return envelope(await services_of(request).records.sessions(where, cursor, limit))
 
 
 @router.get("/sessions/{session_id}", response_model=dict[str, Any])
 async def get_session(session_id: Id, request: Request) -> Document:
-    session = await services_of(request).storage.get_session(session_id.strip())
-    return found(session, "Session", session_id)
+    return await services_of(request).records.session(session_id)

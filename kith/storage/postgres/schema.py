@@ -52,6 +52,22 @@ MIGRATIONS: list[list[str]] = [
             kind text NOT NULL, id text NOT NULL, doc jsonb NOT NULL,
             PRIMARY KEY (kind, id))""",
     ],
+    # the committed-event feed: the transaction that wrote each event (see
+    # `feed`), the consumers' positions and leases; background jobs
+    [
+        "ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()",
+        "CREATE INDEX events_feed ON events (txid, seq)",
+        """CREATE TABLE feed_consumers (
+            name text PRIMARY KEY, txid bigint NOT NULL, seq bigint NOT NULL,
+            owner text, lease_until double precision NOT NULL DEFAULT 0)""",
+        """CREATE TABLE jobs (
+            id text PRIMARY KEY, kind text NOT NULL, status text NOT NULL, key text,
+            created text NOT NULL, owner text,
+            lease_until double precision NOT NULL DEFAULT 0, doc jsonb NOT NULL)""",
+        "CREATE INDEX jobs_status ON jobs (status, created, id)",
+        "CREATE INDEX jobs_created ON jobs (created, id)",
+        "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
+    ],
 ]
 
 

@@ -46,6 +46,11 @@ class PgGroupCommitWriter:
         self._task: asyncio.Task[None] | None = None
         self.units = 0
         self.commits = 0
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` after every commit (feed consumers wake on it)."""
+        self._listeners.append(listener)
 
     @property
     def queued(self) -> int:
@@ -108,6 +113,8 @@ class PgGroupCommitWriter:
         else:
             self.units += len(batch)
             self.commits += 1
+            for listener in self._listeners:
+                listener()
         for job, error, value in outcomes:
             if job.future.done():
                 continue

@@ -1,7 +1,7 @@
 """The data API's queries on the embedded engine: functions of a sqlite3 connection.
 
 Every list is keyset-paged: the cursor carries the sort key of the last row and a
-unique tie-break (rowid for events, id otherwise), and the next page starts
+unique tie-break (seq for events, id otherwise), and the next page starts
 strictly after it. No OFFSET anywhere, so page 20,000 is one index seek like page
 1, and rows inserted while someone pages neither repeat nor vanish (newer rows
 sort before the cursor and are simply not part of a walk that started earlier).
@@ -104,7 +104,7 @@ def event_where(where: EventFilter, after: list[Any] | None) -> Where:
     if where.from_ is not None:
         clauses.append("time >= ?")
         args.append(micros(where.from_))
-    page = keyset("time", "rowid", micros(where.to) if where.to else None, after)
+    page = keyset("time", "seq", micros(where.to) if where.to else None, after)
     clauses += page.clauses
     args += page.args
     if where.tag is not None:
@@ -116,9 +116,9 @@ def event_where(where: EventFilter, after: list[Any] | None) -> Where:
 def list_events(
     conn: sqlite3.Connection, where: EventFilter, after: list[Any] | None, limit: int
 ) -> list[Row]:
-    """(time, rowid, doc) newest first."""
+    """(time, seq, doc) newest first."""
     cond = event_where(where, after)
-    sql = f"SELECT time, rowid, doc FROM events{cond.sql()} ORDER BY time DESC, rowid DESC LIMIT ?"
+    sql = f"SELECT time, seq, doc FROM events{cond.sql()} ORDER BY time DESC, seq DESC LIMIT ?"
     return conn.execute(sql, [*cond.args, limit]).fetchall()
 
 
@@ -345,7 +345,7 @@ def erase_profile(conn: sqlite3.Connection, profile_id: str) -> dict[str, int] |
 _EXPORT_KEY: dict[DataTable, tuple[str, str]] = {
     "profiles": ("updated", "id"),
     "sessions": ("created", "id"),
-    "events": ("time", "rowid"),
+    "events": ("time", "seq"),
 }
 
 

@@ -75,6 +75,55 @@ MIGRATIONS: list[list[str]] = [
             PRIMARY KEY (kind, id)
         ) WITHOUT ROWID""",
     ],
+    # the committed-event feed: events get `seq`, an AUTOINCREMENT key that is never
+    # reused (a plain rowid is, after the newest rows are erased), so a feed
+    # consumer's position can never be overtaken by a new event; consumers keep
+    # their positions and leases; background jobs
+    [
+        """CREATE TABLE events_v4 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            profile_id TEXT,
+            session_id TEXT,
+            type TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            channel TEXT GENERATED ALWAYS AS (json_extract(doc, '$.metadata.channel')) VIRTUAL
+        )""",
+        "INSERT INTO events_v4 (seq, id, profile_id, session_id, type, source_id, time, status,"
+        " doc) SELECT rowid, id, profile_id, session_id, type, source_id, time, status, doc"
+        " FROM events ORDER BY rowid",
+        "DROP TABLE events",
+        "ALTER TABLE events_v4 RENAME TO events",
+        "CREATE INDEX events_time ON events (time)",
+        "CREATE INDEX events_profile_time ON events (profile_id, time)",
+        "CREATE INDEX events_session_time ON events (session_id, time)",
+        "CREATE INDEX events_type_time ON events (type, time)",
+        "CREATE INDEX events_source_time ON events (source_id, time)",
+        "CREATE INDEX events_channel_time ON events (channel, time)",
+        """CREATE TABLE feed_consumers (
+            name TEXT PRIMARY KEY,
+            txid INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            owner TEXT,
+            lease_until REAL NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            key TEXT,
+            created TEXT NOT NULL,
+            owner TEXT,
+            lease_until REAL NOT NULL DEFAULT 0,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE INDEX jobs_status ON jobs (status, created, id)",
+        "CREATE INDEX jobs_created ON jobs (created, id)",
+        "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
+    ],
 ]
 
 

@@ -64,6 +64,11 @@ class GroupCommitWriter:
         self._thread: threading.Thread | None = None
         self.units = 0
         self.commits = 0
+        self._listeners: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+
+    def on_commit(self, loop: asyncio.AbstractEventLoop, listener: Callable[[], None]) -> None:
+        """Call `listener()` on `loop` after every commit (feed consumers wake on it)."""
+        self._listeners.append((loop, listener))
 
     def start(self) -> None:
         ready = threading.Event()
@@ -159,6 +164,9 @@ class GroupCommitWriter:
         else:
             self.units += len(batch)
             self.commits += 1
+            for loop, listener in self._listeners:
+                with contextlib.suppress(RuntimeError):  # the loop closed
+                    loop.call_soon_threadsafe(listener)
         by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
         for outcome in outcomes:
             by_loop.setdefault(outcome[0].loop, []).append(outcome)

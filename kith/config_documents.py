@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from kith.storage.ports import Storage
+from kith.storage.ports import Document, Storage
 
-Document = dict[str, Any]
 T = TypeVar("T")
 
 
@@ -46,7 +45,7 @@ class ConfigDocuments:
 
     async def _reload(self) -> None:
         generation = self._generation
-        documents = {str(doc["id"]): doc for doc in await self._storage.list_config(self.kind)}
+        documents = {str(doc["id"]): doc for doc in await self._storage.config.all(self.kind)}
         if documents != self._documents:
             self._documents = documents
             self.version += 1
@@ -54,11 +53,11 @@ class ConfigDocuments:
             self._expires = time.monotonic() + self._ttl
 
     async def put(self, key: str, document: Document) -> None:
-        await self._storage.put_config(self.kind, key, {**document, "id": key})
+        await self._storage.config.put(self.kind, key, {**document, "id": key})
         self.invalidate()
 
     async def delete(self, key: str) -> bool:
-        deleted = await self._storage.delete_config(self.kind, key)
+        deleted = await self._storage.config.delete(self.kind, key)
         self.invalidate()
         return deleted
 

@@ -23,12 +23,12 @@ class KeyService:
         key = ApiKey(
             id=key_id, role=role, name=name, secret_hash=secret_hash, created=iso(utcnow())
         )
-        await self._storage.insert_key(key)
+        await self._storage.api_keys.insert(key)
         return key, plain
 
     async def bootstrap(self, value: str | None) -> ApiKey | None:
         """Make `value` an admin key if set and no admin key exists yet."""
-        if not value or await self._storage.has_admin_key():
+        if not value or await self._storage.api_keys.has_admin():
             return None
         key_id, _, secret_hash = key_from_value(value)
         key = ApiKey(
@@ -39,22 +39,22 @@ class KeyService:
             created=iso(utcnow()),
         )
         try:
-            await self._storage.insert_key(key)
+            await self._storage.api_keys.insert(key)
         except Conflict:  # another worker process created it at the same moment
             return None
         log.info("bootstrap admin key %s created", key_id)
         return key
 
     async def list(self) -> list[ApiKey]:
-        return await self._storage.list_keys()
+        return await self._storage.api_keys.all()
 
     async def revoke(self, key_id: str) -> None:
-        if not await self._storage.delete_key(key_id):
+        if not await self._storage.api_keys.delete(key_id):
             raise NotFound(f"Key {key_id!r} not found")
 
     async def authenticate(self, presented: str) -> ApiKey | None:
         key_id, secret = key_parts(presented)
-        key = await self._storage.get_key(key_id)
+        key = await self._storage.api_keys.get(key_id)
         if key is None or not secret_matches(secret, key.secret_hash):
             return None
         return key

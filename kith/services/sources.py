@@ -27,7 +27,7 @@ class SourceRegistry:
         hit = self._cache.get(source_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        source = await self._storage.get_source(source_id)
+        source = await self._storage.sources.get(source_id)
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()
         self._cache[source_id] = (now + self._ttl, source)
@@ -37,26 +37,26 @@ class SourceRegistry:
         self._cache.pop(source_id, None)
 
     async def get(self, source_id: str) -> Source:
-        source = await self._storage.get_source(source_id)
+        source = await self._storage.sources.get(source_id)
         if source is None:
             raise NotFound(f"Source {source_id!r} not found")
         return source
 
     async def page(self, cursor: str | None, limit: int) -> Page[Source]:
-        return await self._storage.list_sources(cursor, limit)
+        return await self._storage.sources.page(cursor, limit)
 
     async def create(self, source: Source) -> Source:
-        await self._storage.insert_source(source)
+        await self._storage.sources.insert(source)
         self.invalidate(source.id)
         return source
 
     async def replace(self, source: Source) -> Source:
-        if not await self._storage.replace_source(source):
+        if not await self._storage.sources.replace(source):
             raise NotFound(f"Source {source.id!r} not found")
         self.invalidate(source.id)
         return source
 
     async def delete(self, source_id: str) -> None:
-        if not await self._storage.delete_source(source_id):
+        if not await self._storage.sources.delete(source_id):
             raise NotFound(f"Source {source_id!r} not found")
         self.invalidate(source_id)

@@ -9,8 +9,8 @@ one. Lines run concurrently (the group-commit writer then batches them), but
 lines of one session, or of one profile when they carry no session, keep file
 order: each such key is always handled by the same worker.
 
-Resuming: the state file beside the input records the byte offset below which
-every line is committed. An interrupted import re-sends the lines after it,
+Resuming: an import is a job (`kith.jobs`) whose saved state records the byte
+offset below which every line is committed. An interrupted import re-sends the lines after it,
 and those must not be stored twice, so an import gives every event without an
 id, and every payload without a session, an id derived from the run and the
 line (time-ordered like UUIDv7, so the B-trees still append): a re-sent line
@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,10 +32,12 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from kith.domain.document import Document
 from kith.domain.errors import InvalidPayload, KithError
 from kith.domain.payload import Ref, TrackerPayload, decode_payload
 from kith.domain.source import Source
-from kith.storage.ports import DataTable, Storage
+from kith.jobs import JobContext
+from kith.storage.ports import DataTable, Job, Storage
 from kith.tracking.enrichment import RequestInfo
 from kith.tracking.track import Tracker
 
@@ -60,7 +61,7 @@ async def export_table(
     written = 0
     cursor: str | None = None
     while True:
-        page = await storage.export_page(table, from_, to, cursor, EXPORT_PAGE)
+        page = await storage.erasure.export_page(table, from_, to, cursor, EXPORT_PAGE)
         if page.items:
             out.write(b"\n".join(orjson.dumps(item) for item in page.items) + b"\n")
             written += len(page.items)
@@ -73,7 +74,10 @@ async def export_table(
 # import ------------------------------------------------------------------------------
 @dataclass(slots=True)
 class ImportState:
-    """What survives an interruption; written atomically beside the input file."""
+    """Where an import stands: saved with the job's progress, so it survives a crash.
+
+    `run` and `epoch_ms` are fixed when the job is created (they make the replay
+    ids); `offset` is the byte offset below which every line is committed."""
 
     source: str
     size: int
@@ -99,22 +103,13 @@ class ImportResult:
     lines: int
 
 
-def state_path(path: Path) -> Path:
-    return path.with_name(path.name + ".kith-import")
+IMPORT_KIND = "import"
 
 
-def load_state(path: Path) -> ImportState | None:
-    try:
-        return ImportState(**orjson.loads(state_path(path).read_bytes()))
-    except (FileNotFoundError, orjson.JSONDecodeError, TypeError):
-        return None
-
-
-def _save_state(path: Path, state: ImportState) -> None:
-    target = state_path(path)
-    scratch = target.with_name(target.name + ".tmp")
-    scratch.write_bytes(orjson.dumps(asdict(state)))
-    os.replace(scratch, target)
+def import_params(path: Path, source: Source) -> Document:
+    """A new import job's parameters: the file, the source and the fixed replay seed."""
+    state = ImportState(source=source.id, size=path.stat().st_size)
+    return {"path": str(path.resolve()), **asdict(state)}
 
 
 def replay_id(state: ImportState, line: int, index: int) -> str:
@@ -183,21 +178,66 @@ class _Progress:
             self.state.offset = self._done.pop(self.state.line)
 
 
+class ImportJob:
+    """`kith import` as a job kind: the command line queues the job and runs it in its
+    own process (the file is on its machine), showing the job's progress; an
+    interrupted import is resumed from the job's saved state by `--resume`."""
+
+    kind = IMPORT_KIND
+
+    def __init__(
+        self,
+        tracker: Tracker,
+        source: Source,
+        *,
+        max_events: int,
+        advance: Advance,
+        on_reject: Callable[[Rejected], None],
+    ) -> None:
+        self._tracker = tracker
+        self._source = source
+        self._max_events = max_events
+        self._advance = advance
+        self._on_reject = on_reject
+        self.result: ImportResult | None = None
+
+    async def run(self, job: Job, context: JobContext) -> None:
+        params = job.params
+        fields = {name: params[name] for name in ("source", "size", "run", "epoch_ms")}
+        state = ImportState(**{**fields, **job.state})
+        path = Path(str(params["path"]))
+
+        async def checkpoint(force: bool = False) -> None:
+            await context.progress(
+                done=state.offset, total=state.size, state=asdict(state), force=force
+            )
+
+        self.result = await import_file(
+            self._tracker,
+            path,
+            self._source,
+            state,
+            max_events=self._max_events,
+            advance=self._advance,
+            on_reject=self._on_reject,
+            checkpoint=checkpoint,
+        )
+        await checkpoint(force=True)
+
+
 async def import_file(
     tracker: Tracker,
     path: Path,
     source: Source,
+    state: ImportState,
     *,
     max_events: int,
-    resume: bool,
     advance: Advance,
     on_reject: Callable[[Rejected], None],
+    checkpoint: Callable[[], Awaitable[None]],
 ) -> ImportResult:
-    """Send every line of `path` through the collector pipeline; see the module docstring."""
-    size = await asyncio.to_thread(lambda: path.stat().st_size)
-    state = load_state(path) if resume else None
-    if state is None or state.source != source.id or state.size != size:
-        state = ImportState(source=source.id, size=size)
+    """Send every line of `path` after `state.offset` through the collector pipeline;
+    see the module docstring. `checkpoint` saves `state` (called twice a second)."""
     resumed_at = state.line
     progress = _Progress(state)
     advance(state.offset)
@@ -230,7 +270,7 @@ async def import_file(
     async def checkpoints() -> None:
         while True:
             await asyncio.sleep(CHECKPOINT_SECONDS)
-            _save_state(path, state)
+            await checkpoint()
 
     workers = [asyncio.create_task(worker(queue)) for queue in queues]
     saver = asyncio.create_task(checkpoints())
@@ -259,8 +299,6 @@ async def import_file(
             await saver
         for task in workers:
             task.cancel()
-        _save_state(path, state)
-    state_path(path).unlink(missing_ok=True)
     return ImportResult(state.accepted, state.rejected, resumed_at, number)
 
 

@@ -1,0 +1,151 @@
+"""The collector as one object: admit, read, decode, find the source, rate-limit,
+track, answer. `/track`, `PUT /track` and `/collect` use it, and so will every
+other way in (the Segment-compatible API, redirect links).
+
+The order of the guards is the order of their cost: a full writer queue
+refuses (503) before the body is read, the body limit (413) before decoding,
+the payload limits (422) before the source lookup, the source (401) before its
+rate limit (429), and only then is anything tracked; so every refusal stores
+nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kith.api.cors import CollectorCors
+from kith.api.errors import error_response
+from kith.domain.errors import KithError, Overloaded, PayloadTooLarge
+from kith.domain.payload import PayloadLimits, TrackerPayload
+from kith.domain.source import Bridge, Source
+from kith.services import Services
+from kith.tracking.enrichment import RequestInfo
+from kith.tracking.plan import TrackResult
+from kith.tracking.ratelimit import SourceRateLimits
+
+
+@dataclass(slots=True)
+class Call:
+    """One collector request as the answer needs it: its bridge and the sources it named
+    (CORS is decided by them)."""
+
+    bridge: Bridge
+    sources: list[Source] = field(default_factory=list)
+
+
+Handler = Callable[["Collector", Request, Call], Awaitable[Response]]
+
+
+def json_response(content: Any, status_code: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code, media_type="application/json")
+
+
+def request_info(request: Request) -> RequestInfo:
+    return RequestInfo(
+        peer=request.client.host if request.client else None, headers=dict(request.headers)
+    )
+
+
+def is_true(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Collector:
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        self.settings = settings
+        self.tracker = services.tracker
+        self.limits = PayloadLimits(
+            max_events=settings.max_events,
+            max_depth=settings.max_json_depth,
+            max_id_length=settings.max_id_length,
+            max_type_length=settings.max_event_type_length,
+            max_properties=settings.max_event_properties,
+        )
+        self.cors = CollectorCors(services.sources, settings.source_cache_ttl)
+        self.rate_limits = SourceRateLimits()
+
+    async def answer(self, request: Request, bridge: Bridge, handler: Handler) -> Response:
+        """Run `handler`; render Kith errors; add CORS headers for browsers and
+        `x-process-time` to every collector response."""
+        started = time.perf_counter()
+        call = Call(bridge)
+        try:
+            response = await handler(self, request, call)
+        except KithError as exc:
+            response = error_response(exc)
+        origin = request.headers.get("origin")
+        if origin:
+            await self.cors.decorate(response, origin, call.sources, bridge)
+        response.headers["x-process-time"] = f"{time.perf_counter() - started:.6f}"
+        return response
+
+    def admit(self) -> None:
+        """Refuse (503) while the writer is backed up, so waiting requests, and the
+        memory they hold, stay bounded; nothing has been read or stored yet."""
+        if self.services.storage.writer_stats().queued >= self.settings.writer_max_queue:
+            raise Overloaded("The writer queue is full; retry shortly")
+
+    async def body(self, request: Request) -> bytes:
+        """The whole body, refusing (413) as soon as it grows past the limit."""
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"Body larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"Body larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def sources(self, call: Call, source_ids: list[str]) -> list[Source]:
+        """The named sources (401 for any unknown, disabled or not of this bridge), then
+        their rate limits (429): all are checked before anything is stored."""
+        found = [await self.tracker.source_for(source_id, call.bridge) for source_id in source_ids]
+        call.sources.extend(found)
+        self.rate_limits.admit((source, 1) for source in found)
+        return found
+
+    async def track(
+        self,
+        request: Request,
+        call: Call,
+        payload: TrackerPayload,
+        source: Source,
+        *,
+        profile_less: bool,
+    ) -> TrackResult:
+        return await self.tracker.track(
+            payload,
+            request_info(request),
+            bridge=call.bridge,
+            profile_less=profile_less,
+            source=source,
+        )
+
+    async def track_many(
+        self,
+        request: Request,
+        payloads: list[TrackerPayload],
+        sources: list[Source],
+        *,
+        profile_less: bool,
+    ) -> list[TrackResult]:
+        """A batch: every payload checked against `reject` event types first, so a
+        rejected one never leaves the ones before it half-stored."""
+        for index, payload in enumerate(payloads):
+            await self.tracker.refuse_invalid(payload, ["body", index])
+        items = list(zip(payloads, sources, strict=True))
+        return await self.tracker.track_many(
+            items, request_info(request), profile_less=profile_less
+        )

@@ -1,0 +1,134 @@
+"""The collector's port on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from kith.storage.ports import Document, VisitUnit
+from kith.storage.postgres.core import PgCore
+from kith.storage.postgres.writer import Statements
+from kith.storage.rows import UnitSql, unit_statements
+
+_SQL = UnitSql(
+    upsert_profile=(
+        "INSERT INTO profiles (id, doc, version, updated) VALUES ($1, $2, 1, $3)"
+        " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc,"
+        " version = profiles.version + 1, updated = excluded.updated"
+    ),
+    upsert_identity=(
+        "INSERT INTO identities (kind, value, profile_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id"
+    ),
+    upsert_session=(
+        "INSERT INTO sessions (id, profile_id, created, doc) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
+    ),
+    insert_event=(
+        "INSERT INTO events"
+        " (id, profile_id, session_id, type, source_id, time, status, channel, doc)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
+    ),
+    event_channel_column=True,
+)
+
+
+def _as_is(document: Document) -> Document:
+    return document  # the jsonb codec encodes it
+
+
+def visit_statements(unit: VisitUnit) -> Statements:
+    return Statements(unit_statements(unit, _SQL, _as_is))
+
+
+async def move_merged(conn: asyncpg.Connection, survivor: str, merged: list[str]) -> None:
+    """Everything the merged profiles owned now belongs to the survivor (same transaction)."""
+    others = [old for old in merged if old != survivor]
+    if not others:
+        return
+    owner = {"id": survivor}
+    await conn.execute("DELETE FROM profiles WHERE id = ANY($1::text[])", others)
+    await conn.execute(
+        "UPDATE identities SET profile_id = $1 WHERE profile_id = ANY($2::text[])", survivor, others
+    )
+    await conn.executemany(
+        "INSERT INTO identities (kind, value, profile_id) VALUES ('id', $1, $2)"
+        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+        [(old, survivor) for old in others],
+    )
+    for table in ("sessions", "events"):
+        await conn.execute(
+            f"UPDATE {table} SET profile_id = $1, doc = jsonb_set(doc, '{{profile}}', $2)"
+            " WHERE profile_id = ANY($3::text[])",
+            survivor,
+            owner,
+            others,
+        )
+
+
+class PgTracking:
+    def __init__(self, core: PgCore) -> None:
+        self._core = core
+
+    async def get_session(self, session_id: str) -> Document | None:
+        doc: Document | None = await self._core.pool.fetchval(
+            "SELECT doc FROM sessions WHERE id = $1", session_id
+        )
+        return doc
+
+    async def get_profile(self, profile_id: str) -> Document | None:
+        doc: Document | None = await self._core.pool.fetchval(
+            "SELECT doc FROM profiles WHERE id = $1", profile_id
+        )
+        return doc
+
+    async def resolve_profile_id(self, any_id: str) -> str | None:
+        found = await self._core.pool.fetchval(
+            "SELECT profile_id FROM identities WHERE kind = 'id' AND value = $1", any_id
+        )
+        return str(found) if found is not None else None
+
+    async def existing_event_ids(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        rows = await self._core.pool.fetch(
+            "SELECT id FROM events WHERE id = ANY($1::text[])", event_ids
+        )
+        return {str(row[0]) for row in rows}
+
+    async def commit_visit(self, unit: VisitUnit) -> None:
+        statements = visit_statements(unit)
+        if not unit.merged or unit.profile is None:
+            await self._core.writer.submit(statements)
+            return
+        survivor, merged = unit.profile["id"], list(unit.merged)
+
+        async def merge(conn: asyncpg.Connection) -> None:
+            for sql, rows in statements.statements:
+                await conn.executemany(sql, rows)
+            await move_merged(conn, survivor, merged)
+
+        await self._core.writer.submit(merge)
+
+    async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        if not entries:
+            return {}
+        rows = await self._core.pool.fetch(
+            "SELECT i.kind, i.value, i.profile_id FROM identities i"
+            " JOIN unnest($1::text[], $2::text[]) AS e(kind, value)"
+            " ON i.kind = e.kind AND i.value = e.value",
+            [kind for kind, _ in entries],
+            [value for _, value in entries],
+        )
+        return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
+
+    async def identity_page(
+        self, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        start = after or ("", "")
+        rows = await self._core.pool.fetch(
+            "SELECT kind, value, profile_id FROM identities WHERE (kind, value) > ($1, $2)"
+            " ORDER BY kind, value LIMIT $3",
+            *start,
+            limit,
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]

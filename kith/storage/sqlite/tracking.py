@@ -1,0 +1,130 @@
+"""The collector's port on the embedded engine: inline point reads, one unit per request."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import orjson
+
+from kith.storage.ports import Document, VisitUnit
+from kith.storage.rows import UnitSql, unit_statements
+from kith.storage.sqlite.core import SQLiteCore, text
+from kith.storage.sqlite.writer import RowWrites
+
+_SQL = UnitSql(
+    upsert_profile=(
+        "INSERT INTO profiles (id, doc, version, updated) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc,"
+        " version = profiles.version + 1, updated = excluded.updated"
+    ),
+    upsert_identity=(
+        "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)"
+        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id"
+    ),
+    upsert_session=(
+        "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
+    ),
+    insert_event=(
+        "INSERT OR IGNORE INTO events"
+        " (id, profile_id, session_id, type, source_id, time, status, doc)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ),
+    event_channel_column=False,  # a virtual column computed from the document
+)
+
+
+def visit_rows(unit: VisitUnit) -> RowWrites:
+    """The unit as plain rows, serialised here, on the caller's thread."""
+    return RowWrites(unit_statements(unit, _SQL, text))
+
+
+def move_merged(conn: sqlite3.Connection, survivor: str, merged: list[str]) -> None:
+    """Everything the merged profiles owned now belongs to the survivor; they are gone.
+
+    Runs in the same transaction as the survivor's upsert, so a reader sees the
+    profiles either before the merge or after it, never half-way."""
+    owner = orjson.dumps({"id": survivor}).decode()
+    for old in merged:
+        if old == survivor:
+            continue
+        conn.execute("DELETE FROM profiles WHERE id = ?", (old,))
+        conn.execute("UPDATE identities SET profile_id = ? WHERE profile_id = ?", (survivor, old))
+        conn.execute(
+            "INSERT INTO identities (kind, value, profile_id) VALUES ('id', ?, ?)"
+            " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id",
+            (old, survivor),
+        )
+        conn.execute(
+            "UPDATE sessions SET profile_id = ?, doc = json_set(doc, '$.profile', json(?))"
+            " WHERE profile_id = ?",
+            (survivor, owner, old),
+        )
+        conn.execute(
+            "UPDATE events SET profile_id = ?, doc = json_set(doc, '$.profile', json(?))"
+            " WHERE profile_id = ?",
+            (survivor, owner, old),
+        )
+
+
+class SQLiteTracking:
+    def __init__(self, core: SQLiteCore) -> None:
+        self._core = core
+
+    async def get_session(self, session_id: str) -> Document | None:
+        return self._core.doc("SELECT doc FROM sessions WHERE id = ?", session_id)
+
+    async def get_profile(self, profile_id: str) -> Document | None:
+        return self._core.doc("SELECT doc FROM profiles WHERE id = ?", profile_id)
+
+    async def resolve_profile_id(self, any_id: str) -> str | None:
+        row = self._core.hot.execute(
+            "SELECT profile_id FROM identities WHERE kind = 'id' AND value = ?", (any_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    async def existing_event_ids(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        marks = ",".join("?" * len(event_ids))
+        rows = self._core.hot.execute(f"SELECT id FROM events WHERE id IN ({marks})", event_ids)
+        return {str(row[0]) for row in rows}
+
+    async def commit_visit(self, unit: VisitUnit) -> None:
+        rows = visit_rows(unit)
+        if not unit.merged or unit.profile is None:
+            await self._core.writer.submit_rows(rows)
+            return
+        survivor, merged = unit.profile["id"], list(unit.merged)
+
+        def merge(conn: sqlite3.Connection) -> None:
+            for sql, params in rows.statements:
+                conn.executemany(sql, params)
+            move_merged(conn, survivor, merged)
+
+        await self._core.writer.submit(merge)
+
+    async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        conn = self._core.hot
+        owners: dict[tuple[str, str], str] = {}
+        for kind, value in entries:
+            row = conn.execute(
+                "SELECT profile_id FROM identities WHERE kind = ? AND value = ?", (kind, value)
+            ).fetchone()
+            if row is not None:
+                owners[(kind, value)] = str(row[0])
+        return owners
+
+    async def identity_page(
+        self, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[str, str, str]]:
+        start = after or ("", "")
+
+        def query(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+            return conn.execute(
+                "SELECT kind, value, profile_id FROM identities WHERE (kind, value) > (?, ?)"
+                " ORDER BY kind, value LIMIT ?",
+                (*start, limit),
+            ).fetchall()
+
+        return await self._core.read(query)

@@ -25,7 +25,7 @@ from kith.conditions.syntax import (
     Not,
     Operand,
     Or,
-    Test,
+    Unary,
 )
 from kith.notation.paths import MISSING, path_reader
 
@@ -47,7 +47,7 @@ def compile_node(node: Node) -> Check:
         return _compare(node)
     if isinstance(node, Between):
         return _between(node)
-    if isinstance(node, Test):
+    if isinstance(node, Unary):
         return _test(node)
     return _match(node)
 
@@ -102,10 +102,22 @@ def _call(call: Call) -> Getter:
         constant = apply(None, *(arg(MISSING_SCOPE, None) for arg in args))
         return lambda scope, now: constant
 
+    if not args:
+        return lambda scope, now: apply(now)
+    if len(args) == 1:
+        (only,) = args
+
+        def run_one(scope: Scope, now: datetime | None) -> Any:
+            value = only(scope, now)
+            return MISSING if value is MISSING else apply(now, value)
+
+        return run_one
+
     def run(scope: Scope, now: datetime | None) -> Any:
         given = [arg(scope, now) for arg in args]
-        if any(value is MISSING for value in given):
-            return MISSING
+        for value in given:
+            if value is MISSING:
+                return MISSING
         return apply(now, *given)
 
     return run
@@ -228,7 +240,7 @@ _TESTS: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _test(node: Test) -> Check:
+def _test(node: Unary) -> Check:
     test = _TESTS[node.kind]
     if isinstance(node.operand, Field):
         read = path_reader(node.operand.path)

@@ -27,7 +27,7 @@ from kith.conditions.syntax import (
     Not,
     Operand,
     Or,
-    Test,
+    Unary,
 )
 
 
@@ -86,7 +86,7 @@ def _operands(node: Node) -> Iterator[Operand]:
     elif isinstance(node, Between):
         parts = (node.value, node.low, node.high)
     else:
-        assert isinstance(node, Test)
+        assert isinstance(node, Unary)
         parts = (node.operand,)
     pending = list(parts)
     while pending:

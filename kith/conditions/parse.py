@@ -28,7 +28,7 @@ from kith.conditions.syntax import (
     Not,
     Operand,
     Or,
-    Test,
+    Unary,
 )
 from kith.notation.paths import ALL_SCOPES, parse_path, unquote
 
@@ -102,12 +102,19 @@ def _check_depth(text: str, tree: Tree[Token]) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_TREE_DEPTH:
-            token = next(node.scan_values(lambda value: isinstance(value, Token)), None)
-            line, column = (token.line or 1, token.column or 1) if token else (1, 1)
+            line, column = _first_position(node)
             raise ConditionSyntaxError(
                 f"the condition is nested more than {MAX_TREE_DEPTH} deep", line=line, column=column
             )
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def _first_position(tree: Tree[Token]) -> tuple[int, int]:
+    """Where the text of a subtree starts (without recursing: it may be very deep)."""
+    node: Any = tree
+    while isinstance(node, Tree) and node.children:
+        node = node.children[0]
+    return (node.line or 1, node.column or 1) if isinstance(node, Token) else (1, 1)
 
 
 def _expected(names: Any) -> list[str]:
@@ -178,7 +185,7 @@ def _node(tree: Tree[Token]) -> Node:
         value, low, high = (_operand(child) for child in children)
         return Between(value, low, high)
     if rule in _TESTS:
-        return Test(_TESTS[rule], _operand(children[0]))
+        return Unary(_TESTS[rule], _operand(children[0]))
     if rule in _MATCHES:
         return Match(_MATCHES[rule], _operand(children[0]), _operand(children[1]))
     raise AssertionError(f"unknown rule {rule}")  # pragma: no cover - the grammar has no others

@@ -52,7 +52,7 @@ class Between:
 
 
 @dataclass(frozen=True, slots=True)
-class Test:
+class Unary:
     """A one-operand predicate: one of TESTS."""
 
     kind: str
@@ -83,7 +83,7 @@ class Or:
     operands: tuple[Node, ...]
 
 
-Predicate = Compare | Between | Test | Match
+Predicate = Compare | Between | Unary | Match
 Node = Predicate | Not | And | Or
 
 
@@ -100,7 +100,7 @@ def to_text(node: Node) -> str:
     if isinstance(node, Between):
         value, low, high = (operand_text(x) for x in (node.value, node.low, node.high))
         return f"{value} BETWEEN {low} AND {high}"
-    if isinstance(node, Test):
+    if isinstance(node, Unary):
         return f"{operand_text(node.operand)} {node.kind}"
     return f"{operand_text(node.left)} {node.kind} {operand_text(node.right)}"
 

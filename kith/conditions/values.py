@@ -5,7 +5,8 @@ and `true` is not `1`. A list compared for equality with a single value asks
 whether the value is in the list (Tracardi's `field == value` on a list field),
 in whichever order the two are written. Ordering compares numbers with numbers,
 strings with strings and datetimes with datetimes; a datetime against a string
-reads the string as an ISO 8601 time. Any other mix is simply false. None of
+reads the string as an ISO 8601 time (for equality too). Any other mix is
+simply false. None of
 these raise: a condition never fails because of the data it reads."""
 
 from __future__ import annotations
@@ -46,16 +47,26 @@ def kind(value: Any) -> str:
 
 def same(left: Any, right: Any) -> bool:
     """Strict equality: equal values of the same kind (lists and dicts item by item)."""
-    left_kind = kind(left)
-    if left_kind != kind(right):
+    left_kind, right_kind = kind(left), kind(right)
+    if left_kind != right_kind:
+        if {left_kind, right_kind} == {"datetime", "str"}:
+            pair = ordered(left, right)
+            return pair is not None and bool(pair[0] == pair[1])
         return False
-    if left_kind == "list":
-        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
-    if left_kind == "dict":
-        return left.keys() == right.keys() and all(same(left[k], right[k]) for k in left)
+    if left_kind in ("list", "dict"):
+        try:
+            return _same_items(left, right)
+        except RecursionError:  # documents nested deeper than Python recurses
+            return False
     if left_kind == "other":
         return False
     return bool(left == right)
+
+
+def _same_items(left: Any, right: Any) -> bool:
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(same(left[k], right[k]) for k in left)
+    return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right, strict=True))
 
 
 def member(item: Any, items: Any) -> bool:

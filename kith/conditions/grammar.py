@@ -12,8 +12,7 @@ from typing import Final
 
 from lark import Lark
 
-_KEY = r"""(?:[\w\-]+|\[\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\d+)\s*\])"""
-_STEP = r"""(?:\.[\w\-]+|\.?\[\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\d+)\s*\])"""
+from kith.notation.paths import field_pattern
 
 GRAMMAR: Final = rf"""
 ?start: or_test
@@ -49,7 +48,7 @@ literal: STRING -> string
        | _NULL -> null
        | _LSQB [literal (_COMMA literal)*] _RSQB -> list
 
-FIELD.3: /(?:profile|event|session|payload|memory|flow)@{_KEY}{_STEP}*/
+FIELD.3: /{field_pattern()}/
 FUNCTION.1: /[a-z_]\w*(?:\.[a-z_]\w*)*(?=\s*\()/i
 STRING.2: /"(?:[^"\\]|\\[\s\S])*"|'(?:[^'\\]|\\[\s\S])*'/
 NUMBER.2: /[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/

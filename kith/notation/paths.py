@@ -26,6 +26,18 @@ SCOPES: Final = RECORD_SCOPES
 """The scopes `parse_path` accepts by default (kept for existing callers)."""
 
 _PLAIN_KEY = re.compile(r"[\w\-]+")
+_QUOTED_KEY = r"""\[\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|\d+)\s*\]"""
+
+
+def field_pattern(scopes: frozenset[str] = ALL_SCOPES) -> str:
+    """A regular expression for a whole written path with a scope (`profile@a["b c"].0`):
+    what the condition grammar and templates recognise as one field."""
+    names = "|".join(sorted(scopes))
+    first = rf"(?:[\w\-]+|{_QUOTED_KEY})"
+    step = rf"(?:\.[\w\-]+|\.?{_QUOTED_KEY})"
+    return rf"(?:{names})@{first}{step}*"
+
+
 _ESCAPES: Final = {
     '"': '"',
     "'": "'",

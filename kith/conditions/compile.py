@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from kith.conditions import values
@@ -32,6 +33,9 @@ from kith.notation.paths import MISSING, path_reader
 Scope = Mapping[str, Any]
 Getter = Callable[[Scope, datetime | None], Any]
 Check = Callable[[Scope, datetime | None], bool]
+
+MISSING_SCOPE: Scope = MappingProxyType({})
+"""The scope constant operands are folded with at compile time (they read nothing)."""
 
 
 def compile_node(node: Node) -> Check:
@@ -121,9 +125,6 @@ def _call(call: Call) -> Getter:
         return apply(now, *given)
 
     return run
-
-
-MISSING_SCOPE: Scope = {}
 
 
 def _constant(operand: Operand) -> tuple[bool, Any]:

@@ -36,12 +36,16 @@ def kind(value: Any) -> str:
         return "dict"
     if isinstance(value, datetime):
         return "datetime"
-    if isinstance(value, bool):
+    if isinstance(value, bool):  # subclasses: slower checks, same answers
         return "bool"
     if isinstance(value, int | float):
         return "number"
     if isinstance(value, str):
         return "str"
+    if isinstance(value, list | tuple):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
     return "other"
 
 

@@ -14,10 +14,6 @@ from kith.notation.paths import MISSING, DotPath, parse_path
 _TEMPLATE = re.compile(r"\{([^{}]+)\}")
 
 
-def has_template(key: str) -> bool:
-    return _TEMPLATE.search(key) is not None
-
-
 def expand_keys(keys: tuple[str, ...], read: Callable[[DotPath], Any]) -> tuple[str, ...] | None:
     """Replace templates in keys with the values they point at; None if one is absent
     or is not a plain scalar (a key made of a dict would be meaningless)."""

@@ -43,6 +43,7 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("GET", "/api/consent-types/missing", None, Permission.config_read),
     ("PUT", "/api/consent-types/missing", {"name": "x"}, Permission.config_write),
     ("DELETE", "/api/consent-types/missing", None, Permission.config_write),
+    ("POST", "/api/conditions/check", {"condition": "profile@a == 1"}, Permission.config_read),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from kith.notation import MISSING, delete_path, get_path, parse_path, set_path
+from kith.notation.paths import ALL_SCOPES, path_reader
 from kith.notation.templates import expand_keys
 
 
@@ -73,3 +74,60 @@ def test_templates_expand_from_the_data() -> None:
     assert expand_keys(("i", "{event@properties.missing}"), read) is None
     assert expand_keys(("i", "{event@properties.nested}"), read) is None
     assert expand_keys(("plain",), read) == ("plain",)
+
+
+def test_flow_scopes_only_when_asked() -> None:
+    for text in ("payload@a", "memory@a.b", "flow@id"):
+        with pytest.raises(ValueError, match="unknown scope"):
+            parse_path(text)
+        assert parse_path(text, scopes=ALL_SCOPES).scope == text.split("@")[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ('profile@traits["favourite colour"]', ("traits", "favourite colour")),
+        ("profile@['a.b'].c", ("a.b", "c")),
+        ('profile@a["x"]["y"].z', ("a", "x", "y", "z")),
+        ('profile@a.["x"]', ("a", "x")),
+        ("event@items[0].sku", ("items", "0", "sku")),
+        (r'event@["say \"hi\""]', ('say "hi"',)),
+        ("profile@a[b]", ("a[b]",)),
+    ],
+)
+def test_bracket_keys(text: str, keys: tuple[str, ...]) -> None:
+    path = parse_path(text)
+    assert path.keys == keys
+    assert parse_path(path.notation) == path
+
+
+@pytest.mark.parametrize("text", ['profile@a["x"]y', 'profile@["x"]..y', "profile@a.", '["x"].'])
+def test_bad_bracket_paths(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_path(text)
+
+
+def test_the_reader_walks_dicts_and_lists() -> None:
+    read = path_reader(parse_path('profile@rows.1["the sku"]'))
+    assert read({"profile": {"rows": [{}, {"the sku": "x"}]}}) == "x"
+    assert read({"profile": {"rows": [{}]}}) is MISSING
+    assert read({"profile": {"rows": {"1": {"the sku": "y"}}}}) == "y"
+    assert read({"profile": None}) is MISSING
+    assert read({}) is MISSING
+    assert path_reader(parse_path("event@a.b"))({"event": {"a": "text"}}) is MISSING
+
+
+def test_mappings_and_merge_keys_still_refuse_flow_scopes() -> None:
+    """Only conditions and templates ask for payload@, memory@ and flow@; the
+    places that write or index stored data refuse them as before."""
+    from kith.domain.event_type import MappingRule
+    from kith.domain.mapping import CompiledRule, RuleError
+    from kith.identity.keys import IdentitySettings, MergeKey, validate_settings
+
+    for scope in ("payload", "memory", "flow"):
+        with pytest.raises(RuleError, match="unknown scope"):
+            CompiledRule.of(MappingRule(to=f"{scope}@traits.x", op="set", from_=1))
+        rule = CompiledRule.of(MappingRule(to="profile@traits.x", op="set", from_=f"{scope}@a"))
+        assert rule.source is None and rule.constant == f"{scope}@a"
+        problems = validate_settings(IdentitySettings(merge_keys=[MergeKey(path=f"{scope}@a")]))
+        assert problems and "unknown scope" in problems[0][1]

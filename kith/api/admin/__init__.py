@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kith.api.admin import (
+    conditions,
     consents,
     event_types,
     events,
@@ -28,4 +29,5 @@ def admin_router() -> APIRouter:
     router.include_router(identity.router)
     router.include_router(consents.router)
     router.include_router(jobs.router)
+    router.include_router(conditions.router)
     return router

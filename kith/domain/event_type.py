@@ -13,15 +13,6 @@ import msgspec
 MappingOp = Literal[
     "set", "set_if_missing", "append_unique", "increment", "add", "remove", "delete"
 ]
-MAPPING_OPS: tuple[MappingOp, ...] = (
-    "set",
-    "set_if_missing",
-    "append_unique",
-    "increment",
-    "add",
-    "remove",
-    "delete",
-)
 OnInvalid = Literal["store", "reject"]
 
 

@@ -7,7 +7,3 @@ import uuid_utils
 
 def new_id() -> str:
     return str(uuid_utils.uuid7())
-
-
-def normalise_id(raw: str) -> str:
-    return raw.strip()

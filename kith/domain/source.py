@@ -7,7 +7,6 @@ from typing import Literal
 import msgspec
 
 Bridge = Literal["rest", "webhook", "redirect", "segment"]
-BRIDGES: tuple[Bridge, ...] = ("rest", "webhook", "redirect", "segment")
 
 
 class RateLimit(msgspec.Struct, kw_only=True):

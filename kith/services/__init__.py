@@ -15,6 +15,7 @@ from kith.feed import FeedConsumer, FeedRunner
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
 from kith.services.api_keys import KeyService
+from kith.services.flows import FlowService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
 from kith.services.sources import SourceRegistry
@@ -25,6 +26,12 @@ from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.track import Tracker
+from kith.workflows.async_flows import AsyncFlows
+from kith.workflows.catalog import FLOW_KIND, RULE_KIND, FlowCatalog
+from kith.workflows.registry import NodeRegistry
+from kith.workflows.runs import FlowRunLog
+from kith.workflows.services import NodeServices, node_services
+from kith.workflows.sync import SyncFlows
 
 
 @dataclass(slots=True)
@@ -64,6 +71,8 @@ class Services:
     jobs: JobService
     feed: FeedRunner
     job_runner: JobRunner
+    flows: FlowService
+    node_services: NodeServices
 
     async def start(self) -> None:
         await self.storage.start()
@@ -88,6 +97,7 @@ class Services:
             self.configs.invalidate(kind)
 
     async def close(self) -> None:
+        await self.node_services.close()
         await self.storage.close()
         self.enrichment.close()
 
@@ -112,6 +122,20 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         merge_max=settings.merge_max,
     )
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
+    nodes = node_services(storage)
+    runs = FlowRunLog()
+    catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
+    tracker.steps.append(SyncFlows(catalog, nodes, runs))
+    consumers.append(AsyncFlows(storage, catalog, tracker.updates, nodes, runs))
+    flows = FlowService(
+        storage,
+        configs.of(RULE_KIND),
+        configs.of(FLOW_KIND),
+        configs.of("flow-version"),
+        catalog,
+        nodes,
+        runs,
+    )
     return Services(
         settings=settings,
         storage=storage,
@@ -134,4 +158,6 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
             lease=settings.lease_seconds,
         ),
         job_runner=job_runner,
+        flows=flows,
+        node_services=nodes,
     )

@@ -6,7 +6,7 @@ turns a plan into a merge when the profile claims a key another profile owns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kith.domain.ids import new_id
 from kith.storage.ports import Document, VisitUnit
@@ -19,6 +19,9 @@ class TrackResult:
     event_ids: list[str]
     errors: list[Any] = field(default_factory=list)
     warnings: list[Any] = field(default_factory=list)
+    ux: list[Document] = field(default_factory=list)
+    answer: Document = field(default_factory=dict)
+    """The answer's `response`: values set by sync flows."""
 
     def response(self) -> Document:
         return {
@@ -26,11 +29,34 @@ class TrackResult:
             "profile": {"id": self.profile_id},
             "session": {"id": self.session_id},
             "events": self.event_ids,
-            "ux": [],
-            "response": {},
+            "ux": self.ux,
+            "response": self.answer,
             "errors": self.errors,
             "warnings": self.warnings,
         }
+
+
+@dataclass(slots=True)
+class Visit:
+    """What the steps after the event types (sync flows, live segments, deliveries) see
+    of a request, and may change: the records to store (system events first), the
+    profile and session (None when not saved), the unit of work and the answer."""
+
+    records: list[tuple[int | None, Document]]
+    profile: Document | None
+    session: Document | None
+    unit: VisitUnit
+    result: TrackResult
+    now: str
+    request: Document
+    profile_less: bool
+    stores_events: bool
+
+
+class VisitStep(Protocol):
+    """A step of the pipeline after the event types; see `Visit`."""
+
+    async def after_events(self, visit: Visit) -> None: ...
 
 
 @dataclass(slots=True)

@@ -33,9 +33,10 @@ from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import Plan, TrackResult
+from kith.tracking.plan import Plan, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
+from kith.tracking.updates import ProfileUpdates
 from kith.tracking.useragent import parse_user_agent
 
 _MAX_ATTEMPTS = 8
@@ -90,6 +91,7 @@ class Tracker:
         *,
         reject_bots: bool,
         merge_max: int,
+        steps: list[VisitStep] | None = None,
     ) -> None:
         self._storage = storage
         self._sources = sources
@@ -97,6 +99,10 @@ class Tracker:
         self._changes = changes
         self._reject_bots = reject_bots
         self._claims = IdentityClaims(storage, merge_max=merge_max)
+        self.updates = ProfileUpdates(storage, self._claims, changes)
+        self.steps: list[VisitStep] = steps if steps is not None else []
+        """Run in order after the event types on every request: sync flows, live
+        segments, deliveries (they are added by the services that own them)."""
 
     async def refuse_invalid(self, payload: TrackerPayload, at: list[str | int]) -> None:
         """422 if an event breaks the schema of a type in `reject` mode (see ProfileChanges)."""
@@ -260,6 +266,12 @@ class Tracker:
         )
         mapped = profile if save_profile else None
         await self._changes.apply(records, mapped, session, now, result)
+        if self.steps and not source.ephemeral:
+            state = Visit(
+                records, mapped, session, unit, result, now, request, profile_less, save_events
+            )
+            for step in self.steps:
+                await step.after_events(state)
         if save_events:
             unit.events = [record for _, record in records]
         claims: list[tuple[str, str]] = []

@@ -44,6 +44,21 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("PUT", "/api/consent-types/missing", {"name": "x"}, Permission.config_write),
     ("DELETE", "/api/consent-types/missing", None, Permission.config_write),
     ("POST", "/api/conditions/check", {"condition": "profile@a == 1"}, Permission.config_read),
+    ("GET", "/api/rules", None, Permission.config_read),
+    ("GET", "/api/rules/missing", None, Permission.config_read),
+    ("PUT", "/api/rules/missing", {"flow": "missing"}, Permission.config_write),
+    ("DELETE", "/api/rules/missing", None, Permission.config_write),
+    ("GET", "/api/flows", None, Permission.config_read),
+    ("GET", "/api/flows/missing", None, Permission.config_read),
+    ("PUT", "/api/flows/missing", {"nodes": []}, Permission.config_write),
+    ("DELETE", "/api/flows/missing", None, Permission.config_write),
+    ("POST", "/api/flows/missing/deploy", None, Permission.config_write),
+    ("GET", "/api/flows/missing/versions", None, Permission.config_read),
+    ("GET", "/api/flows/missing/runs", None, Permission.config_read),
+    ("POST", "/api/flows/missing/debug", {"event_id": "x"}, Permission.config_write),
+    ("GET", "/api/nodes", None, Permission.config_read),
+    ("GET", "/api/jobs", None, Permission.config_read),
+    ("GET", "/api/jobs/missing", None, Permission.config_read),
 ]
 
 

@@ -120,9 +120,10 @@ def test_the_reader_walks_dicts_and_lists() -> None:
 def test_mappings_and_merge_keys_still_refuse_flow_scopes() -> None:
     """Only conditions and templates ask for payload@, memory@ and flow@; the
     places that write or index stored data refuse them as before."""
+    from kith.identity.keys import IdentitySettings, MergeKey, validate_settings
+
     from kith.domain.event_type import MappingRule
     from kith.domain.mapping import CompiledRule, RuleError
-    from kith.identity.keys import IdentitySettings, MergeKey, validate_settings
 
     for scope in ("payload", "memory", "flow"):
         with pytest.raises(RuleError, match="unknown scope"):

@@ -9,10 +9,12 @@ from kith.api.admin import (
     consents,
     event_types,
     events,
+    flows,
     identity,
     jobs,
     keys,
     profiles,
+    rules,
     sessions,
     sources,
 )
@@ -30,4 +32,6 @@ def admin_router() -> APIRouter:
     router.include_router(consents.router)
     router.include_router(jobs.router)
     router.include_router(conditions.router)
+    router.include_router(rules.router)
+    router.include_router(flows.router)
     return router

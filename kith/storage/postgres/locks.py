@@ -24,7 +24,6 @@ from kith.storage.locks import KeyedLocks
 @dataclass(slots=True)
 class _Borrowed:
     conn: asyncpg.Connection
-    holds: int = 0
 
 
 def lock_number(name: str) -> int:
@@ -53,7 +52,6 @@ class AdvisoryLocks:
             if borrowed is None:
                 borrowed = _Borrowed(await self._pool.acquire())
                 self._borrowed.set(borrowed)
-            borrowed.holds += 1
             try:
                 number = lock_number(name)
                 await borrowed.conn.execute("SELECT pg_advisory_lock($1)", number)
@@ -62,7 +60,6 @@ class AdvisoryLocks:
                 finally:
                     await borrowed.conn.execute("SELECT pg_advisory_unlock($1)", number)
             finally:
-                borrowed.holds -= 1
                 if owner:
                     self._borrowed.set(None)
                     await self._pool.release(borrowed.conn)

@@ -169,6 +169,57 @@ class Settings(BaseSettings):
         " after a crash another process (or the restarted one) takes over after this.",
     )
 
+    destination_max_age_seconds: float = Field(
+        4 * 3600.0,
+        gt=0,
+        le=30 * 86400,
+        description="How long a delivery is retried before it becomes dead, for destinations"
+        " that set no `max_age`.",
+    )
+    destination_retry_base_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="Wait before a delivery's first retry; each later retry waits twice as"
+        " long (half of it random jitter), up to `KITH_DESTINATION_RETRY_MAX_SECONDS`.",
+    )
+    destination_retry_max_seconds: float = Field(
+        1800.0, gt=0, le=86400, description="Longest wait between two tries of a delivery."
+    )
+    destination_debounce_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=86400,
+        description="`on: profile` destinations that set no `debounce`: a burst of changes"
+        " of one profile within this many seconds sends the latest profile once.",
+    )
+    destination_concurrency: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="Sends in flight at once per destination (per process), for destinations"
+        " that set no `concurrency`.",
+    )
+    destination_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="How often an idle destination looks for due deliveries (retries, and"
+        " deliveries queued by other processes; this process's commits wake it at once).",
+    )
+    destination_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="How long claimed deliveries stay with a process beyond their send"
+        " timeouts; if it dies, they are tried again after this.",
+    )
+    destination_retention_days: float = Field(
+        7.0,
+        gt=0,
+        description="Delivered and dead deliveries are deleted this many days after they finished.",
+    )
+
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

@@ -19,12 +19,20 @@ class Permission(StrEnum):
     data_erase = "data:erase"
     segments_write = "segments:write"
     keys_manage = "keys:manage"
+    destinations = "destinations"
+    """Read and change destinations and their deliveries: their configs hold other
+    systems' credentials and their queues hold personal data."""
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.developer: frozenset(
-        {Permission.config_read, Permission.config_write, Permission.data_read}
+        {
+            Permission.config_read,
+            Permission.config_write,
+            Permission.data_read,
+            Permission.destinations,
+        }
     ),
     Role.marketer: frozenset(
         {Permission.config_read, Permission.data_read, Permission.segments_write}

@@ -11,10 +11,22 @@ from dataclasses import dataclass, field
 
 from kith.config import Settings
 from kith.config_documents import ConfigDocuments
+from kith.destinations.lane import LaneSettings
+from kith.destinations.queueing import (
+    DESTINATION_KIND,
+    DeliveryStep,
+    DestinationCatalog,
+    DestinationQueue,
+)
+from kith.destinations.registry import KindRegistry
+from kith.destinations.retry import RetryPolicy
+from kith.destinations.routing import DestinationDefaults
+from kith.destinations.sender import DeliverySender
 from kith.feed import FeedConsumer, FeedRunner
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
 from kith.services.api_keys import KeyService
+from kith.services.destinations import DestinationService
 from kith.services.flows import FlowService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
@@ -73,6 +85,8 @@ class Services:
     job_runner: JobRunner
     flows: FlowService
     node_services: NodeServices
+    destinations: DestinationService
+    sender: DeliverySender
 
     async def start(self) -> None:
         await self.storage.start()
@@ -84,8 +98,10 @@ class Services:
         (`kith keys`, `kith export` ...) do not."""
         self.feed.start()
         self.job_runner.start()
+        self.sender.start()
 
     async def stop_background(self) -> None:
+        await self.sender.stop()
         await self.job_runner.stop()
         await self.feed.stop()
 
@@ -126,6 +142,30 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
     tracker.steps.append(SyncFlows(catalog, nodes, runs))
+    destination_catalog = DestinationCatalog(
+        configs.of(DESTINATION_KIND),
+        KindRegistry.installed(),
+        DestinationDefaults(
+            max_age=settings.destination_max_age_seconds,
+            debounce=settings.destination_debounce_seconds,
+            concurrency=settings.destination_concurrency,
+        ),
+    )
+    sender = DeliverySender(
+        storage,
+        destination_catalog,
+        LaneSettings(
+            poll=settings.destination_poll_seconds,
+            lease=settings.destination_lease_seconds,
+            retry=RetryPolicy(
+                settings.destination_retry_base_seconds, settings.destination_retry_max_seconds
+            ),
+        ),
+        retention=settings.destination_retention_days * 86400,
+    )
+    # after sync flows, so deliveries carry what the flows changed
+    tracker.steps.append(DeliveryStep(destination_catalog))
+    nodes.destinations = DestinationQueue(storage, destination_catalog, sender.wake)
     consumers.append(AsyncFlows(storage, catalog, tracker.updates, nodes, runs))
     flows = FlowService(
         storage,
@@ -160,4 +200,6 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         job_runner=job_runner,
         flows=flows,
         node_services=nodes,
+        destinations=DestinationService(storage, destination_catalog, sender),
+        sender=sender,
     )

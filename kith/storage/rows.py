@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kith.domain.clock import micros_of_iso
-from kith.storage.ports import Document, VisitUnit
+from kith.storage.ports import Delivery, Document, VisitUnit
 
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
 
@@ -27,6 +27,10 @@ class UnitSql:
     insert_event: str  # (id, profile_id, session_id, type, source_id, time, status, [channel,] doc)
     event_channel_column: bool
     """False where `channel` is computed by the database from the document."""
+    insert_delivery: str
+    """(id, destination, event_id, profile_id, debounce, body, delay us, max age us):
+    `created` is the store's clock, `next_attempt` and `expires` that plus the delays;
+    a row whose (destination, debounce) is already pending is skipped."""
 
 
 def event_row(
@@ -47,6 +51,19 @@ def event_row(
     if channel:
         columns += (metadata.get("channel"),)
     return (*columns, encode(event))
+
+
+def delivery_row(delivery: Delivery) -> tuple[Any, ...]:
+    return (
+        delivery.id,
+        delivery.destination,
+        delivery.event_id,
+        delivery.profile_id,
+        delivery.debounce,
+        delivery.body,
+        int(delivery.delay * 1_000_000),
+        int(delivery.max_age * 1_000_000),
+    )
 
 
 def unit_statements(unit: VisitUnit, sql: UnitSql, encode: Callable[[Document], Any]) -> Statements:
@@ -70,4 +87,6 @@ def unit_statements(unit: VisitUnit, sql: UnitSql, encode: Callable[[Document], 
         channel = sql.event_channel_column
         rows = [event_row(event, encode, channel=channel) for event in unit.events]
         statements.append((sql.insert_event, rows))
+    if unit.deliveries:
+        statements.append((sql.insert_delivery, [delivery_row(d) for d in unit.deliveries]))
     return statements

@@ -59,6 +59,14 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("GET", "/api/nodes", None, Permission.config_read),
     ("GET", "/api/jobs", None, Permission.config_read),
     ("GET", "/api/jobs/missing", None, Permission.config_read),
+    ("GET", "/api/destinations", None, Permission.destinations),
+    ("GET", "/api/destinations/kinds", None, Permission.destinations),
+    ("GET", "/api/destinations/missing", None, Permission.destinations),
+    ("PUT", "/api/destinations/missing", {"kind": "x"}, Permission.destinations),
+    ("DELETE", "/api/destinations/missing", None, Permission.destinations),
+    ("GET", "/api/destinations/missing/deliveries", None, Permission.destinations),
+    ("POST", "/api/destinations/missing/replay", {"status": "dead"}, Permission.destinations),
+    ("POST", "/api/destinations/missing/test", None, Permission.destinations),
 ]
 
 

@@ -29,6 +29,7 @@ _TABLES = (
     "config_docs",
     "feed_consumers",
     "jobs",
+    "deliveries",
 )
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from kith.api.admin import (
     conditions,
     consents,
+    destinations,
     event_types,
     events,
     flows,
@@ -34,4 +35,5 @@ def admin_router() -> APIRouter:
     router.include_router(conditions.router)
     router.include_router(rules.router)
     router.include_router(flows.router)
+    router.include_router(destinations.router)
     return router

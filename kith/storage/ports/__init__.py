@@ -21,6 +21,14 @@ from kith.storage.ports.data import (
     StatsBy,
     StatsInterval,
 )
+from kith.storage.ports.deliveries import (
+    DELIVERY_STATUSES,
+    Delivery,
+    DeliveryStats,
+    DeliveryStatus,
+    DeliveryStore,
+    Outcome,
+)
 from kith.storage.ports.erasure import DataTable, Erased, ErasureStore
 from kith.storage.ports.feed import START, FeedEntry, FeedPosition, FeedStore
 from kith.storage.ports.jobs import Job, JobStatus, JobStore
@@ -53,6 +61,8 @@ class Storage(Protocol):
     def feed(self) -> FeedStore: ...
     @property
     def jobs(self) -> JobStore: ...
+    @property
+    def deliveries(self) -> DeliveryStore: ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -69,12 +79,17 @@ class Storage(Protocol):
 
 
 __all__ = [
+    "DELIVERY_STATUSES",
     "START",
     "ApiKeyStore",
     "ConfigListener",
     "ConfigStore",
     "DataReads",
     "DataTable",
+    "Delivery",
+    "DeliveryStats",
+    "DeliveryStatus",
+    "DeliveryStore",
     "Document",
     "Erased",
     "ErasureStore",
@@ -87,6 +102,7 @@ __all__ = [
     "JobStore",
     "Locks",
     "Migrations",
+    "Outcome",
     "Page",
     "ProfileQuery",
     "SessionFilter",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from kith.storage.ports.common import Document
+from kith.storage.ports.deliveries import Delivery
 
 
 @dataclass(slots=True)
@@ -22,6 +23,9 @@ class VisitUnit:
     merged: list[str] = field(default_factory=list)
     """Ids of profiles merged into `profile` by this unit: they are deleted, and their
     identity entries, sessions and events move to `profile`."""
+    deliveries: list[Delivery] = field(default_factory=list)
+    """Deliveries to destinations that this unit's events or profile change cause,
+    queued in the same commit (see `kith.destinations`)."""
 
 
 @dataclass(slots=True, frozen=True)

@@ -26,6 +26,7 @@ from kith.storage.postgres.core import (
     where_of,
 )
 from kith.storage.postgres.data import PgData
+from kith.storage.postgres.deliveries import PgDeliveries
 from kith.storage.postgres.erasure import PgErasure
 from kith.storage.postgres.feed import PgFeed
 from kith.storage.postgres.jobs import PgJobs
@@ -80,6 +81,7 @@ class PostgresStorage:
         self.erasure = PgErasure(self.core)
         self.feed = PgFeed(self.core)
         self.jobs = PgJobs(self.core)
+        self.deliveries = PgDeliveries(self.core)
 
     async def start(self) -> None:
         await migrate_database(self.url)

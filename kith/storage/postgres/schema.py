@@ -68,6 +68,23 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_created ON jobs (created, id)",
         "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
     ],
+    # the delivery queue (kith/destinations): times in epoch microseconds by the
+    # database's clock; a claimed delivery's `next_attempt` is the end of its lease
+    [
+        """CREATE TABLE deliveries (
+            id text PRIMARY KEY, destination text NOT NULL, status text NOT NULL,
+            event_id text, profile_id text, debounce text, owner text,
+            attempts integer NOT NULL DEFAULT 0, last_status integer, last_error text,
+            created bigint NOT NULL, next_attempt bigint NOT NULL, expires bigint NOT NULL,
+            finished bigint, body text)""",
+        "CREATE INDEX deliveries_due ON deliveries (destination, next_attempt)"
+        " WHERE status = 'pending'",
+        "CREATE INDEX deliveries_status ON deliveries (destination, status, created)",
+        "CREATE INDEX deliveries_finished ON deliveries (finished) WHERE finished IS NOT NULL",
+        "CREATE INDEX deliveries_profile ON deliveries (profile_id)",
+        "CREATE UNIQUE INDEX deliveries_debounce ON deliveries (destination, debounce)"
+        " WHERE debounce IS NOT NULL",
+    ],
 ]
 
 

@@ -6,6 +6,7 @@ import asyncpg
 
 from kith.storage.ports import Document, VisitUnit
 from kith.storage.postgres.core import PgCore
+from kith.storage.postgres.deliveries import INSERT_DELIVERY
 from kith.storage.postgres.writer import Statements
 from kith.storage.rows import UnitSql, unit_statements
 
@@ -29,6 +30,7 @@ _SQL = UnitSql(
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING"
     ),
     event_channel_column=True,
+    insert_delivery=INSERT_DELIVERY,
 )
 
 

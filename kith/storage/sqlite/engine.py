@@ -16,6 +16,7 @@ from kith.storage.sqlite.api_keys import SQLiteApiKeys
 from kith.storage.sqlite.config import SQLiteConfig
 from kith.storage.sqlite.core import SQLiteCore, migrate_file
 from kith.storage.sqlite.data import SQLiteData
+from kith.storage.sqlite.deliveries import SQLiteDeliveries
 from kith.storage.sqlite.erasure import SQLiteErasure
 from kith.storage.sqlite.feed import SQLiteFeed
 from kith.storage.sqlite.jobs import SQLiteJobs
@@ -63,6 +64,7 @@ class SQLiteStorage:
         self.erasure = SQLiteErasure(self.core)
         self.feed = SQLiteFeed(self.core)
         self.jobs = SQLiteJobs(self.core)
+        self.deliveries = SQLiteDeliveries(self.core)
 
     async def start(self) -> None:
         self.core.open()

@@ -124,6 +124,34 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_created ON jobs (created, id)",
         "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
     ],
+    # the delivery queue (kith/destinations): times in epoch microseconds; a claimed
+    # delivery's `next_attempt` is the end of its lease
+    [
+        """CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            destination TEXT NOT NULL,
+            status TEXT NOT NULL,
+            event_id TEXT,
+            profile_id TEXT,
+            debounce TEXT,
+            owner TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_status INTEGER,
+            last_error TEXT,
+            created INTEGER NOT NULL,
+            next_attempt INTEGER NOT NULL,
+            expires INTEGER NOT NULL,
+            finished INTEGER,
+            body TEXT
+        )""",
+        "CREATE INDEX deliveries_due ON deliveries (destination, next_attempt)"
+        " WHERE status = 'pending'",
+        "CREATE INDEX deliveries_status ON deliveries (destination, status, created)",
+        "CREATE INDEX deliveries_finished ON deliveries (finished) WHERE finished IS NOT NULL",
+        "CREATE INDEX deliveries_profile ON deliveries (profile_id)",
+        "CREATE UNIQUE INDEX deliveries_debounce ON deliveries (destination, debounce)"
+        " WHERE debounce IS NOT NULL",
+    ],
 ]
 
 

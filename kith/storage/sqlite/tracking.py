@@ -9,6 +9,7 @@ import orjson
 from kith.storage.ports import Document, VisitUnit
 from kith.storage.rows import UnitSql, unit_statements
 from kith.storage.sqlite.core import SQLiteCore, text
+from kith.storage.sqlite.deliveries import INSERT_DELIVERY
 from kith.storage.sqlite.writer import RowWrites
 
 _SQL = UnitSql(
@@ -31,6 +32,7 @@ _SQL = UnitSql(
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ),
     event_channel_column=False,  # a virtual column computed from the document
+    insert_delivery=INSERT_DELIVERY,
 )
 
 

@@ -7,12 +7,11 @@ import base64
 from collections.abc import Mapping
 from typing import Any
 
-import httpx2 as httpx
 import orjson
 from pydantic import Field
 
 from kith.destinations.kind import Attempt, DestinationKind, KindConfig, Outgoing
-from kith.destinations.kinds._http import http_client, request
+from kith.destinations.kinds._http import HttpTarget
 from kith.domain.clock import iso, utcnow
 
 BATCH = 100
@@ -92,7 +91,7 @@ class Segment(DestinationKind[SegmentConfig]):
         self._url = base if base.endswith("/v1/batch") else base + "/v1/batch"
         token = base64.b64encode(f"{config.write_key}:".encode()).decode()
         self._headers = {"content-type": "application/json", "authorization": f"Basic {token}"}
-        self._client: httpx.AsyncClient | None = None
+        self._target: HttpTarget | None = None
 
     def payload(self, scope: Mapping[str, Any]) -> Any:
         if self.mapping is not None:
@@ -100,15 +99,17 @@ class Segment(DestinationKind[SegmentConfig]):
         return segment_message(scope)
 
     async def open(self, concurrency: int) -> None:
-        self._client = http_client(concurrency, self.config.timeout)
+        self._target = HttpTarget(
+            self._url, "POST", self._headers, concurrency=concurrency, timeout=self.config.timeout
+        )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._target is not None:
+            await self._target.close()
+            self._target = None
 
     async def send(self, batch: list[Outgoing]) -> Attempt:
-        assert self._client is not None, "open() first"
+        assert self._target is not None, "open() first"
         messages = []
         for item in batch:
             message = orjson.loads(item.body)
@@ -116,4 +117,4 @@ class Segment(DestinationKind[SegmentConfig]):
                 message.setdefault("messageId", item.id)
             messages.append(message)
         body = orjson.dumps({"batch": messages, "sentAt": iso(utcnow())})
-        return await request(self._client, "POST", self._url, body, self._headers)
+        return await self._target.send(body)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx2 as httpx
 from pydantic import Field, field_validator
 
 from kith.destinations.kind import Attempt, DestinationKind, KindConfig, Outgoing
-from kith.destinations.kinds._http import http_client, request
+from kith.destinations.kinds._http import HttpTarget
 from kith.notation.rendering import TemplateSyntaxError, TextTemplate, compile_text_template
 
 
@@ -52,7 +51,7 @@ class Slack(DestinationKind[SlackConfig]):
     def __init__(self, config: SlackConfig, mapping: Any) -> None:
         super().__init__(config, mapping)
         self._text: TextTemplate = compile_text_template(config.text)
-        self._client: httpx.AsyncClient | None = None
+        self._target: HttpTarget | None = None
 
     def payload(self, scope: Mapping[str, Any]) -> Any:
         if self.mapping is not None:
@@ -60,15 +59,17 @@ class Slack(DestinationKind[SlackConfig]):
         return {"text": self._text.render(scope)}
 
     async def open(self, concurrency: int) -> None:
-        self._client = http_client(concurrency, self.config.timeout)
+        headers = {"content-type": "application/json"}
+        self._target = HttpTarget(
+            self.config.url, "POST", headers, concurrency=concurrency, timeout=self.config.timeout
+        )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._target is not None:
+            await self._target.close()
+            self._target = None
 
     async def send(self, batch: list[Outgoing]) -> Attempt:
-        assert self._client is not None, "open() first"
+        assert self._target is not None, "open() first"
         (item,) = batch
-        headers = {"content-type": "application/json"}
-        return await request(self._client, "POST", self.config.url, item.body.encode(), headers)
+        return await self._target.send(item.body.encode())

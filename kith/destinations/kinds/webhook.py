@@ -11,11 +11,10 @@ import secrets
 import time
 from typing import Any, Literal
 
-import httpx2 as httpx
 from pydantic import Field, field_validator
 
 from kith.destinations.kind import Attempt, DestinationKind, KindConfig, Outgoing
-from kith.destinations.kinds._http import http_client, request
+from kith.destinations.kinds._http import HttpTarget
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix of every Standard Webhooks secret)
 
@@ -83,31 +82,36 @@ class Webhook(DestinationKind[WebhookConfig]):
     def __init__(self, config: WebhookConfig, mapping: Any) -> None:
         super().__init__(config, mapping)
         self._key = secret_key(config.secret) if config.secret else None
-        self._headers = {"content-type": "application/json", **config.headers}
-        self._client: httpx.AsyncClient | None = None
+        self._target: HttpTarget | None = None
 
     @classmethod
     def generated(cls, config: dict[str, Any]) -> dict[str, Any]:
         return {} if config.get("secret") else {"secret": new_secret()}
 
     async def open(self, concurrency: int) -> None:
-        self._client = http_client(concurrency, self.config.timeout)
+        headers = {"content-type": "application/json", **self.config.headers}
+        self._target = HttpTarget(
+            self.config.url,
+            self.config.method,
+            headers,
+            concurrency=concurrency,
+            timeout=self.config.timeout,
+        )
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._target is not None:
+            await self._target.close()
+            self._target = None
 
     async def send(self, batch: list[Outgoing]) -> Attempt:
-        assert self._client is not None, "open() first"
+        assert self._target is not None, "open() first"
         (item,) = batch
         body = item.body.encode()
-        headers = dict(self._headers)
+        headers = [(b"webhook-id", item.id.encode())]
         if self._key is not None:
             timestamp = int(time.time())
-            headers["webhook-id"] = item.id
-            headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = signature(self._key, item.id, timestamp, body)
-        else:
-            headers["webhook-id"] = item.id
-        return await request(self._client, self.config.method, self.config.url, body, headers)
+            headers.append((b"webhook-timestamp", str(timestamp).encode()))
+            headers.append(
+                (b"webhook-signature", signature(self._key, item.id, timestamp, body).encode())
+            )
+        return await self._target.send(body, headers)

@@ -194,7 +194,7 @@ class Settings(BaseSettings):
         " of one profile within this many seconds sends the latest profile once.",
     )
     destination_concurrency: int = Field(
-        8,
+        16,
         ge=1,
         le=256,
         description="Sends in flight at once per destination (per process), for destinations"

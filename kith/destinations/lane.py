@@ -24,6 +24,12 @@ from kith.destinations.routing import Route
 from kith.storage.ports import Delivery, Outcome, Storage
 
 log = logging.getLogger(__name__)
+CLAIM_AHEAD = 0.25
+"""Seconds of sending one claim takes ahead, at the destination's recent pace: a fast
+receiver gets big claims (few trips to the store), a slow one small claims (short
+leases, and little held back from other processes)."""
+SETTLE_PAUSE = 0.02
+"""Seconds between two writes of outcomes, so outcomes are recorded in batches."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -56,9 +62,10 @@ class Lane:
         kind = route.kind
         self._kind: DestinationKind = type(kind)(kind.config, kind.mapping)  # type: ignore[type-arg]
         self._batch = max(1, kind.batch_size)
-        self._claim = min(500, route.concurrency * self._batch * 2)
-        rounds = math.ceil(self._claim / (route.concurrency * self._batch))
-        self._lease = settings.lease + (self._kind.timeout + 5) * rounds
+        self._round = route.concurrency * self._batch
+        """Deliveries one round of the lane's slots sends."""
+        self._took = self._kind.timeout
+        """Seconds one send takes, a moving average (it starts at the worst case)."""
         self._wake = asyncio.Event()
         self._stopping = False
         self._slots = asyncio.Semaphore(route.concurrency)
@@ -92,9 +99,10 @@ class Lane:
             while not self._stopping:
                 if not backlog:
                     try:
+                        size, lease = self._claim_size()
                         backlog.extend(
                             await self._storage.deliveries.claim(
-                                self.route.id, self._owner, self._claim, self._lease
+                                self.route.id, self._owner, size, lease
                             )
                         )
                         failures = 0
@@ -116,6 +124,14 @@ class Lane:
                 task.add_done_callback(self._sent)
         finally:
             await self._wind_down(backlog)
+
+    def _claim_size(self) -> tuple[int, float]:
+        """How many to claim, and for how long: the time they take to send at the
+        recent pace (twice over), plus one timeout, plus the configured lease."""
+        rounds = max(2, min(64, math.ceil(CLAIM_AHEAD / max(self._took, 0.001))))
+        size = min(500, self._round * rounds)
+        sending = math.ceil(size / self._round) * self._took * 2
+        return size, self._settings.lease + self._kind.timeout + 5 + sending
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)
@@ -154,8 +170,10 @@ class Lane:
         if live:
             metrics.attempts += 1
             metrics.in_flight += len(live)
+            started = time.monotonic()
             try:
                 attempt = await self._attempt([item for _, item in live])
+                self._took = 0.8 * self._took + 0.2 * (time.monotonic() - started)
             except asyncio.CancelledError:  # stopping: hand them back, this try not counted
                 self._results.extend(self._handed_back(d) for d, _ in live)
                 raise
@@ -225,5 +243,7 @@ class Lane:
                     await self._storage.deliveries.settle(batch)
                 except Exception:  # left claimed: retried when their lease ends
                     log.exception("destination %s: could not record outcomes", self.route.id)
+                if not self._stopping:
+                    await asyncio.sleep(SETTLE_PAUSE)
         finally:
             self._flushing = None

@@ -38,7 +38,7 @@ class DestinationDefaults:
 
     max_age: float = 4 * 3600.0
     debounce: float = 2.0
-    concurrency: int = 8
+    concurrency: int = 16
 
 
 @dataclass(slots=True)

@@ -8,7 +8,6 @@ streams and `asyncio.timeout` directly (measured in bench/README.md)."""
 from __future__ import annotations
 
 import asyncio
-import select
 import socket
 import ssl
 from collections.abc import Iterable
@@ -66,11 +65,9 @@ class AsyncioStream(AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            # asyncio reads the socket eagerly: a peer's close shows as EOF in the reader
-            if self._reader.at_eof() or self._writer.transport.is_closing():
-                return True
-            sock = self._writer.get_extra_info("socket")
-            return sock is not None and _readable(sock)
+            # asyncio reads a socket as soon as data arrives: a peer that closed an
+            # idle connection shows as EOF in the reader, with no syscall to ask
+            return self._reader.at_eof() or self._writer.transport.is_closing()
         if info == "ssl_object":
             return self._writer.get_extra_info("ssl_object")
         if info == "client_addr":
@@ -80,18 +77,6 @@ class AsyncioStream(AsyncNetworkStream):
         if info == "socket":
             return self._writer.get_extra_info("socket")
         return None
-
-
-def _readable(sock: Any) -> bool:
-    """A pooled connection that has something to read (or was closed) is not reusable."""
-    try:
-        fileno = sock.fileno()
-        if fileno < 0:
-            return True
-        readable, _, _ = select.select([fileno], [], [], 0)
-        return bool(readable)
-    except (OSError, ValueError):
-        return True
 
 
 class AsyncioBackend(AsyncNetworkBackend):

@@ -53,25 +53,25 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
 
 def _settle(conn: sqlite3.Connection, outcomes: list[Outcome]) -> int:
     now = _now()
-    done = 0
-    for outcome in outcomes:
-        finished = None if outcome.status == "pending" else now
-        done += conn.execute(
-            "UPDATE deliveries SET status = ?, last_status = ?, last_error = ?,"
-            " next_attempt = ?, finished = ?, owner = NULL,"
-            " attempts = attempts - ? WHERE id = ? AND owner = ?",
-            (
-                outcome.status,
-                outcome.last_status,
-                outcome.last_error,
-                now + int(outcome.retry_in * 1_000_000),
-                finished,
-                0 if outcome.counted else 1,
-                outcome.id,
-                outcome.owner,
-            ),
-        ).rowcount
-    return done
+    rows = [
+        (
+            o.status,
+            o.last_status,
+            o.last_error,
+            now + int(o.retry_in * 1_000_000),
+            None if o.status == "pending" else now,
+            0 if o.counted else 1,
+            o.id,
+            o.owner,
+        )
+        for o in outcomes
+    ]
+    return conn.executemany(
+        "UPDATE deliveries SET status = ?, last_status = ?, last_error = ?,"
+        " next_attempt = ?, finished = ?, owner = NULL,"
+        " attempts = attempts - ? WHERE id = ? AND owner = ?",
+        rows,
+    ).rowcount
 
 
 class SQLiteDeliveries:

@@ -192,7 +192,12 @@ def test_a_hanging_destination_costs_the_others_nothing(
     client = make_client(**FAST)
     web_source_for(client)
     put_destination(
-        client, admin, "fast", kind="webhook", event_types=["purchase"], config={"url": receiver.url}
+        client,
+        admin,
+        "fast",
+        kind="webhook",
+        event_types=["purchase"],
+        config={"url": receiver.url},
     )
 
     def rate(count: int) -> float:
@@ -396,3 +401,19 @@ def test_kinds_are_listed_with_their_docs(client: TestClient, admin: dict[str, s
     assert kinds["webhook"]["secrets"] == ["secret"]
     assert "url" in kinds["webhook"]["config_schema"]["properties"]
     assert "webhook-signature" in kinds["webhook"]["docs"]
+
+
+def test_erasing_a_person_drops_their_queued_deliveries(
+    fast: TestClient, admin: dict[str, str], receiver: Receiver
+) -> None:
+    receiver.answer = lambda request, count: 503
+    put_destination(
+        fast, admin, "crm", kind="webhook", event_types=["purchase"], config={"url": receiver.url}
+    )
+    answer = track(fast, "purchase")
+    other = track(fast, "purchase")
+    receiver.wait_for(lambda r: len(r.requests) >= 2)
+    erased = fast.delete(f"/api/profiles/{answer['profile']['id']}", headers=admin)
+    assert erased.status_code == 200, erased.text
+    (left,) = deliveries(fast, admin, "crm")
+    assert left["profile"] == other["profile"]["id"]

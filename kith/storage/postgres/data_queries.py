@@ -331,6 +331,8 @@ async def erase_profile(conn: asyncpg.Connection, profile_id: str) -> dict[str, 
         events += _affected(
             await conn.execute("DELETE FROM events WHERE session_id = ANY($1::text[])", sessions)
         )
+    # queued deliveries carry the person's data in their bodies: never sent now
+    await conn.execute("DELETE FROM deliveries WHERE profile_id = ANY($1::text[])", owners)
     removed_sessions = _affected(
         await conn.execute("DELETE FROM sessions WHERE profile_id = ANY($1::text[])", owners)
     )

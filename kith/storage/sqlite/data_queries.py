@@ -325,6 +325,8 @@ def erase_profile(conn: sqlite3.Connection, profile_id: str) -> dict[str, int] |
         events += conn.execute(
             f"DELETE FROM events WHERE session_id IN ({','.join('?' * len(chunk))})", chunk
         ).rowcount
+    # queued deliveries carry the person's data in their bodies: never sent now
+    conn.execute(f"DELETE FROM deliveries WHERE profile_id IN ({marks})", owners)
     removed_sessions = conn.execute(
         f"DELETE FROM sessions WHERE profile_id IN ({marks})", owners
     ).rowcount

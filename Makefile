@@ -35,6 +35,7 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.conditions
+	$(BIN)/python -m bench.destinations
 	$(BIN)/python -m bench.soak
 	$(MAKE) crash
 

@@ -41,7 +41,7 @@ class LaneSettings:
     """Seconds beyond its sending time a claim is held; a process that died lets its
     claimed deliveries become due again after this."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    grace: float = 10.0
+    grace: float = 5.0
     """Seconds a stopping lane waits for the attempts in flight."""
 
 
@@ -162,7 +162,12 @@ class Lane:
                 continue
             body = delivery.body
             if body is None:
-                body = await self._profile_body(delivery)
+                try:
+                    body = await self._profile_body(delivery)
+                except Exception:  # the store is away: due again at once, not counted
+                    log.exception("destination %s: could not read a profile", self.route.id)
+                    outcomes.append(self._handed_back(delivery))
+                    continue
                 if body is None:
                     outcomes.append(self._dead(delivery, "the profile no longer exists"))
                     continue
@@ -188,7 +193,8 @@ class Lane:
 
     async def _attempt(self, items: list[Outgoing]) -> Attempt:
         try:
-            return await asyncio.wait_for(self._kind.send(items), self._kind.timeout + 5)
+            async with asyncio.timeout(self._kind.timeout + 5):
+                return await self._kind.send(items)
         except TimeoutError as error:
             return failed(error)
         except Exception as error:  # a kind's own bug must not stop the lane

@@ -245,9 +245,7 @@ def test_flows_route_to_a_destination_with_its_retries(
     assert body["profile"]["id"] == answer["profile"]["id"]
 
 
-def test_the_node_fails_for_an_unknown_destination(
-    fast: TestClient, admin: dict[str, str]
-) -> None:
+def test_the_node_fails_for_an_unknown_destination(fast: TestClient, admin: dict[str, str]) -> None:
     node = {"id": "send", "type": "send-to-destination", "config": {"destination": "nowhere"}}
     put_flow(fast, admin, "to-nowhere", [{"id": "start", "type": "start"}, node], chain(node))
     put_rule(fast, admin, "all", "to-nowhere", event_type="purchase")

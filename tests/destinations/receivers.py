@@ -69,6 +69,7 @@ class Receiver:
                 status = receiver.answer(request, count)
                 if status == HANG:
                     receiver._stopped.wait()
+                    self.close_connection = True  # and never answer
                     return
                 if receiver.delay:
                     time.sleep(receiver.delay)

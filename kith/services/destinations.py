@@ -9,7 +9,7 @@ answer to that `PUT`."""
 from __future__ import annotations
 
 import copy
-from typing import Any
+from datetime import UTC, datetime
 
 from kith.destinations.kind import SECRET_MASK, Attempt, Outgoing
 from kith.destinations.metrics import stats_document
@@ -40,11 +40,7 @@ FIELDS = (
 
 
 def _iso_micros(value: int | None) -> str | None:
-    if value is None:
-        return None
-    from datetime import UTC, datetime
-
-    return iso(datetime.fromtimestamp(value / 1_000_000, UTC))
+    return None if value is None else iso(datetime.fromtimestamp(value / 1_000_000, UTC))
 
 
 def delivery_view(delivery: Delivery) -> Document:
@@ -227,9 +223,3 @@ def _invalid(error: DestinationInvalid) -> InvalidPayload:
             for loc, msg in error.problems
         ]
     )
-
-
-def micros_or_none(value: Any) -> int | None:
-    from kith.domain.clock import micros
-
-    return None if value is None else micros(value)

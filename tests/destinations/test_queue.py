@@ -31,7 +31,7 @@ async def test_a_unit_that_fails_stores_neither_events_nor_deliveries(storage: S
     event = event_doc(1)
     twin = delivery()
     unit = VisitUnit(events=[event], deliveries=[twin, delivery(), twin])  # a duplicate key
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         await storage.tracking.commit_visit(unit)
     assert await storage.deliveries.claim("d", "me", 10, 30) == []
     assert await storage.tracking.existing_event_ids([event["id"]]) == set()

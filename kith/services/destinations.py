@@ -38,6 +38,15 @@ FIELDS = (
     "debounce",
 )
 
+DEFAULTS: Document = {
+    "name": "",
+    "enabled": True,
+    "on": "event",
+    "event_types": [],
+    "sources": [],
+    "config": {},
+}
+
 
 def _iso_micros(value: int | None) -> str | None:
     return None if value is None else iso(datetime.fromtimestamp(value / 1_000_000, UTC))
@@ -121,6 +130,9 @@ class DestinationService:
         """Check and save; the answer shows a generated secret in clear, once."""
         before = (await self._documents.all()).get(destination_id)
         document: Document = {name: copy.deepcopy(fields.get(name)) for name in FIELDS}
+        for name, default in DEFAULTS.items():
+            if document[name] is None:
+                document[name] = copy.deepcopy(default)
         document["id"] = destination_id
         config = document["config"] = dict(document.get("config") or {})
         secrets = self._secrets(str(document["kind"]))

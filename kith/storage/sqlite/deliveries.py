@@ -84,6 +84,16 @@ class SQLiteDeliveries:
             await self._core.writer.submit(lambda conn: conn.executemany(INSERT_DELIVERY, rows))
 
     async def claim(self, destination: str, owner: str, limit: int, lease: float) -> list[Delivery]:
+        # a read first: an empty claim through the writer would commit, and every
+        # commit wakes the lanes, which would claim again, forever
+        due = self._core.hot.execute(
+            "SELECT 1 FROM deliveries WHERE destination = ? AND status = 'pending'"
+            " AND next_attempt <= ? LIMIT 1",
+            (destination, _now()),
+        ).fetchone()
+        if due is None:
+            return []
+
         def work(conn: sqlite3.Connection) -> list[Delivery]:
             now = _now()
             rows = conn.execute(

@@ -68,6 +68,7 @@ class Lane:
         """Seconds one send takes, a moving average (it starts at the worst case)."""
         self._wake = asyncio.Event()
         self._stopping = False
+        self._waiting_for_slot = False
         self._slots = asyncio.Semaphore(route.concurrency)
         self._sending: set[asyncio.Task[None]] = set()
         self._results: list[Outcome] = []
@@ -83,6 +84,8 @@ class Lane:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._waiting_for_slot and self.task is not None:
+            self.task.cancel()  # every slot is held (by a hanging receiver): stop waiting
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 
@@ -114,7 +117,11 @@ class Lane:
                     if not backlog:
                         await self._sleep(self._settings.poll)
                         continue
-                await self._slots.acquire()
+                self._waiting_for_slot = True
+                try:
+                    await self._slots.acquire()
+                finally:
+                    self._waiting_for_slot = False
                 if self._stopping:
                     self._slots.release()
                     break

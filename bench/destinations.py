@@ -117,10 +117,21 @@ def queue_events(server: Server, total: int) -> float:
     return time.monotonic() - started
 
 
-def window_rate(target: Server, seconds: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def window_rate(target: Server, server: Server, seconds: float) -> tuple[float, float]:
+    """Deliveries per second over a window, and the server's CPU microseconds per
+    delivery (a figure that a busy neighbour on this shared machine inflates less)."""
     first, started = counts(target)["hook"], time.monotonic()
+    cpu = cpu_seconds(server.proc.pid)
     time.sleep(seconds)
-    return (counts(target)["hook"] - first) / (time.monotonic() - started)
+    sent = counts(target)["hook"] - first
+    used = cpu_seconds(server.proc.pid) - cpu
+    return sent / (time.monotonic() - started), used / max(1, sent) * 1e6
 
 
 def send_rates(shape: LoadShape, scratch: Path, total: int, pairs: int) -> dict[str, Any]:
@@ -147,6 +158,8 @@ def send_rates(shape: LoadShape, scratch: Path, total: int, pairs: int) -> dict[
         loading = queue_events(s, total)
         alone: list[float] = []
         beside: list[float] = []
+        cpu_alone: list[float] = []
+        cpu_beside: list[float] = []
         enabled = True
         # A B B A A B ...: a rate that drifts over the run weighs on both alike
         for turn in range(2 * pairs):
@@ -155,16 +168,19 @@ def send_rates(shape: LoadShape, scratch: Path, total: int, pairs: int) -> dict[
                 put_destination(s, key, "times-out", {**slow, "enabled": want})
                 enabled = want
                 time.sleep(3.0)  # a lane stops once its attempts in flight timed out
-            rate = window_rate(target, window)
+            rate, micros = window_rate(target, s, window)
             (beside if enabled else alone).append(rate)
+            (cpu_beside if enabled else cpu_alone).append(micros)
             label = "beside a timing-out destination" if enabled else "alone"
-            say(f"send: {label}: {rate:,.0f} deliveries/s")
+            say(f"send: {label}: {rate:,.0f} deliveries/s, {micros:,.0f} us CPU each")
         delivered = counts(target)["hook"]
         if delivered >= total:
             raise BenchError("the queue ran dry before the last window; queue more")
         return {
             "alone_per_s": round(statistics.median(alone), 1),
             "beside_timeout_per_s": round(statistics.median(beside), 1),
+            "alone_cpu_us": round(statistics.median(cpu_alone), 1),
+            "beside_cpu_us": round(statistics.median(cpu_beside), 1),
             "alone_windows": [round(r, 1) for r in alone],
             "beside_windows": [round(r, 1) for r in beside],
             "window_s": window,
@@ -199,9 +215,11 @@ def collector(shape: LoadShape, scratch: Path) -> list[dict[str, Any]]:
             ("one webhook destination", add_destination),
         ):
             before = counts(target)["hook"]
+            run_dir = scratch / ("with-destination" if prepare else "without")
+            run_dir.mkdir()
             results, _ = bench_kith(
                 shape,
-                scratch,
+                run_dir,
                 None,
                 only=("new_visitor",),
                 name="kith-dest" if prepare else "kith",
@@ -270,17 +288,19 @@ def to_markdown(results: dict[str, Any]) -> str:
     if send:
         lines += [
             markdown_table(
-                ["fast webhook receiver", "deliveries/s (median)", "windows"],
+                ["fast webhook receiver", "deliveries/s (median)", "windows", "CPU us each"],
                 [
                     [
                         "alone",
                         f"{send['alone_per_s']:,.0f}",
                         ", ".join(f"{r:,.0f}" for r in send["alone_windows"]),
+                        f"{send['alone_cpu_us']:,.0f}",
                     ],
                     [
                         "beside a destination that always times out",
                         f"{send['beside_timeout_per_s']:,.0f}",
                         ", ".join(f"{r:,.0f}" for r in send["beside_windows"]),
+                        f"{send['beside_cpu_us']:,.0f}",
                     ],
                 ],
             ),

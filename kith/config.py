@@ -169,6 +169,13 @@ class Settings(BaseSettings):
         " after a crash another process (or the restarted one) takes over after this.",
     )
 
+    segment_refresh_seconds: float = Field(
+        3600.0,
+        ge=60,
+        description="How often segments whose condition reads the clock (`now()`,"
+        " `now.offset()` ...) are refreshed for every profile.",
+    )
+
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

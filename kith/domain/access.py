@@ -24,7 +24,12 @@ class Permission(StrEnum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.developer: frozenset(
-        {Permission.config_read, Permission.config_write, Permission.data_read}
+        {
+            Permission.config_read,
+            Permission.config_write,
+            Permission.data_read,
+            Permission.segments_write,
+        }
     ),
     Role.marketer: frozenset(
         {Permission.config_read, Permission.data_read, Permission.segments_write}

@@ -23,6 +23,7 @@ def new_profile(profile_id: str, now: str) -> Document:
         "segments": [],
         "interests": {},
         "consents": {},
+        "computed": {},
         "data": {
             "pii": {},
             "contact": {"email": {}, "phone": {}},

@@ -11,13 +11,20 @@ from dataclasses import dataclass, field
 
 from kith.config import Settings
 from kith.config_documents import ConfigDocuments
+from kith.domain.clock import utcnow
 from kith.feed import FeedConsumer, FeedRunner
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
+from kith.segments.catalog import SEGMENT_KIND, TRAIT_KIND, SegmentCatalog
+from kith.segments.live import LiveSegments
+from kith.segments.refresh import Clock, ProfileWalk, TraitBackfill
+from kith.segments.schedule import RefreshSchedule
+from kith.segments.traits import ComputedTraits
 from kith.services.api_keys import KeyService
 from kith.services.flows import FlowService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
+from kith.services.segments import SegmentService
 from kith.services.sources import SourceRegistry
 from kith.storage import open_storage
 from kith.storage.ports import Storage
@@ -73,6 +80,8 @@ class Services:
     job_runner: JobRunner
     flows: FlowService
     node_services: NodeServices
+    segments: SegmentService
+    schedule: RefreshSchedule
 
     async def start(self) -> None:
         await self.storage.start()
@@ -84,8 +93,10 @@ class Services:
         (`kith keys`, `kith export` ...) do not."""
         self.feed.start()
         self.job_runner.start()
+        self.schedule.start()
 
     async def stop_background(self) -> None:
+        await self.schedule.stop()
         await self.job_runner.stop()
         await self.feed.stop()
 
@@ -102,7 +113,10 @@ class Services:
         self.enrichment.close()
 
 
-def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+def build_services(
+    settings: Settings, storage: Storage | None = None, *, clock: Clock = utcnow
+) -> Services:
+    """`clock` is what segment refreshes and windowed traits take as now (tests move it)."""
     storage = storage or open_storage(settings)
     consumers: list[FeedConsumer] = []
     job_kinds: list[JobKind] = []
@@ -121,11 +135,18 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         reject_bots=settings.reject_bots,
         merge_max=settings.merge_max,
     )
-    job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
+    segment_catalog = SegmentCatalog(configs.of(SEGMENT_KIND), configs.of(TRAIT_KIND))
+    traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
+    job_kinds += [
+        ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock),
+        TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock),
+    ]
     nodes = node_services(storage)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
-    tracker.steps.append(SyncFlows(catalog, nodes, runs))
+    # computed traits first, so flows and segments read them with this request counted
+    tracker.steps += [traits_step, SyncFlows(catalog, nodes, runs), live_segments]
+    tracker.merge_steps += [traits_step, live_segments]
     consumers.append(AsyncFlows(storage, catalog, tracker.updates, nodes, runs))
     flows = FlowService(
         storage,
@@ -135,6 +156,16 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         catalog,
         nodes,
         runs,
+    )
+    job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
+    jobs = JobService(storage.jobs, job_runner.wake)
+    segments = SegmentService(
+        storage,
+        configs.of(SEGMENT_KIND),
+        configs.of(TRAIT_KIND),
+        segment_catalog,
+        jobs,
+        clock,
     )
     return Services(
         settings=settings,
@@ -147,9 +178,9 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         identity=identity,
         enrichment=enrichment,
         tracker=tracker,
-        profiles=ProfileService(storage, consent_types),
+        profiles=ProfileService(storage, consent_types, segments.present),
         records=RecordService(storage),
-        jobs=JobService(storage.jobs, job_runner.wake),
+        jobs=jobs,
         feed=FeedRunner(
             storage,
             consumers,
@@ -160,4 +191,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         job_runner=job_runner,
         flows=flows,
         node_services=nodes,
+        segments=segments,
+        schedule=RefreshSchedule(
+            jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
+        ),
     )

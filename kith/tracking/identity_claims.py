@@ -16,15 +16,18 @@ from kith.domain.session import bind
 from kith.storage.ports import Document, Storage
 from kith.tracking.event_records import system_event
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import Plan
+from kith.tracking.plan import MergeStep, Plan
 
 log = logging.getLogger(__name__)
 
 
 class IdentityClaims:
-    def __init__(self, storage: Storage, *, merge_max: int) -> None:
+    def __init__(
+        self, storage: Storage, *, merge_max: int, steps: list[MergeStep] | None = None
+    ) -> None:
         self._storage = storage
         self._merge_max = merge_max
+        self._steps = steps if steps is not None else []
 
     async def settle(self, plan: Plan, held: HeldLocks) -> set[str] | None:
         """Give the profile its new identity entries, merging their other owners.
@@ -63,6 +66,8 @@ class IdentityClaims:
         claims = [c for c in plan.claims if owners.get(c) in (None, profile["id"], *kept)]
         if loaded:
             self._merge(plan, [profile, *loaded])
+            for step in self._steps:
+                await step.after_merge(plan, [profile, *loaded])
         survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
         plan.unit.identities.extend((kind, value, survivor) for kind, value in claims)
         return None

@@ -51,12 +51,25 @@ class Visit:
     request: Document
     profile_less: bool
     stores_events: bool
+    segments_before: list[str] = field(default_factory=list)
+    """The profile's segments as it was loaded, before this request changed it."""
+
+    def add_event(self, record: Document) -> None:
+        """Store a system event made by a step with the request's events."""
+        self.records.append((None, record))
 
 
 class VisitStep(Protocol):
     """A step of the pipeline after the event types; see `Visit`."""
 
     async def after_events(self, visit: Visit) -> None: ...
+
+
+class MergeStep(Protocol):
+    """Told about a merge while its plan can still change: `profiles` are the inputs as
+    they were, `plan.unit.profile` the merged survivor (segments, computed traits)."""
+
+    async def after_merge(self, plan: Plan, profiles: list[Document]) -> None: ...
 
 
 @dataclass(slots=True)

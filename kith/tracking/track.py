@@ -33,7 +33,7 @@ from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import Plan, TrackResult, Visit, VisitStep
+from kith.tracking.plan import MergeStep, Plan, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.updates import ProfileUpdates
@@ -98,7 +98,8 @@ class Tracker:
         self._enrichment = enrichment
         self._changes = changes
         self._reject_bots = reject_bots
-        self._claims = IdentityClaims(storage, merge_max=merge_max)
+        self.merge_steps: list[MergeStep] = []
+        self._claims = IdentityClaims(storage, merge_max=merge_max, steps=self.merge_steps)
         self.updates = ProfileUpdates(storage, self._claims, changes)
         self.steps: list[VisitStep] = steps if steps is not None else []
         """Run in order after the event types on every request: sync flows, live
@@ -221,6 +222,7 @@ class Tracker:
                 unit.identities.append((ID_KIND, profile_id, profile_id))
                 if save_profile:
                     system.append((SYSTEM_PROFILE_CREATED, {}))
+        segments_before = list(profile.get("segments") or []) if profile is not None else []
         identity = await self._changes.identity_settings()
         keys_before = set(key_values(profile, identity)) if profile is not None else set()
 
@@ -268,7 +270,16 @@ class Tracker:
         await self._changes.apply(records, mapped, session, now, result)
         if self.steps and not source.ephemeral:
             state = Visit(
-                records, mapped, session, unit, result, now, request, profile_less, save_events
+                records,
+                mapped,
+                session,
+                unit,
+                result,
+                now,
+                request,
+                profile_less,
+                save_events,
+                segments_before,
             )
             for step in self.steps:
                 await step.after_events(state)

@@ -15,6 +15,7 @@ from kith.api.admin import (
     keys,
     profiles,
     rules,
+    segments,
     sessions,
     sources,
 )
@@ -34,4 +35,5 @@ def admin_router() -> APIRouter:
     router.include_router(conditions.router)
     router.include_router(rules.router)
     router.include_router(flows.router)
+    router.include_router(segments.router)
     return router

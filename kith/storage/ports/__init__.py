@@ -25,6 +25,7 @@ from kith.storage.ports.erasure import DataTable, Erased, ErasureStore
 from kith.storage.ports.feed import START, FeedEntry, FeedPosition, FeedStore
 from kith.storage.ports.jobs import Job, JobStatus, JobStore
 from kith.storage.ports.migrations import Migrations
+from kith.storage.ports.profiles import ProfileScan
 from kith.storage.ports.sources import SourceStore
 from kith.storage.ports.tracking import Locks, TrackingStore, VisitUnit, WriterStats
 
@@ -53,6 +54,8 @@ class Storage(Protocol):
     def feed(self) -> FeedStore: ...
     @property
     def jobs(self) -> JobStore: ...
+    @property
+    def profiles(self) -> ProfileScan: ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -89,6 +92,7 @@ __all__ = [
     "Migrations",
     "Page",
     "ProfileQuery",
+    "ProfileScan",
     "SessionFilter",
     "SourceStore",
     "StatsBy",

@@ -30,6 +30,7 @@ from kith.storage.postgres.erasure import PgErasure
 from kith.storage.postgres.feed import PgFeed
 from kith.storage.postgres.jobs import PgJobs
 from kith.storage.postgres.locks import AdvisoryLocks
+from kith.storage.postgres.profiles import PgProfiles
 from kith.storage.postgres.schema import ensure_partitions
 from kith.storage.postgres.sources import PgSources
 from kith.storage.postgres.tracking import PgTracking
@@ -80,6 +81,7 @@ class PostgresStorage:
         self.erasure = PgErasure(self.core)
         self.feed = PgFeed(self.core)
         self.jobs = PgJobs(self.core)
+        self.profiles = PgProfiles(self.core)
 
     async def start(self) -> None:
         await migrate_database(self.url)

@@ -71,6 +71,12 @@ class SQLiteJobs:
         ).fetchone()
         return _job(row) if row else None
 
+    async def latest(self, key: str) -> Job | None:
+        row = self._core.hot.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE key = ? ORDER BY created DESC LIMIT 1", (key,)
+        ).fetchone()
+        return _job(row) if row else None
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         after = decode_cursor(cursor, 2) if cursor else None
 

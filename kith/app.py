@@ -98,7 +98,8 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
-        services.start_background()
+        if settings.background_work:
+            services.start_background()
         try:
             yield
         finally:

@@ -169,6 +169,11 @@ class Settings(BaseSettings):
         " after a crash another process (or the restarted one) takes over after this.",
     )
 
+    background_work: bool = Field(
+        True,
+        description="Run feed consumers (async flows ...), background jobs and schedules in"
+        " this process. Turn off on processes that should only serve requests.",
+    )
     segment_refresh_seconds: float = Field(
         3600.0,
         ge=60,

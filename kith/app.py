@@ -33,7 +33,7 @@ def kith_version() -> str:
         return "0.0.0+local"
 
 
-COLLECTOR_PATHS = ("/track", "/collect/", "/healthz")
+COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect")
 
 
 class KithApp(FastAPI):

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kith.api.collector import Call, Collector, is_true, json_response
+from kith.api.redirect import follow
 from kith.domain.errors import InvalidPayload
 from kith.domain.payload import (
     EventPayload,
@@ -98,6 +99,10 @@ async def collect(request: Request) -> Response:
     return await collector_of(request).answer(request, "webhook", _collect)
 
 
+async def redirect(request: Request) -> Response:
+    return await collector_of(request).answer(request, "redirect", follow)
+
+
 async def preflight(request: Request) -> Response:
     return await collector_of(request).cors.preflight(request)
 
@@ -116,4 +121,5 @@ def collector_routes() -> list[Route]:
         Route(WITH_SESSION, preflight, methods=["OPTIONS"]),
         Route(WITHOUT_SESSION, collect, methods=webhook_methods),
         Route(WITHOUT_SESSION, preflight, methods=["OPTIONS"]),
+        Route("/redirect/{redirect_id}", redirect, methods=["GET"]),
     ]

@@ -24,6 +24,7 @@ from kith.services.api_keys import KeyService
 from kith.services.flows import FlowService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
+from kith.services.redirects import REDIRECT_KIND, RedirectService
 from kith.services.segments import SegmentService
 from kith.services.sources import SourceRegistry
 from kith.storage import open_storage
@@ -82,6 +83,7 @@ class Services:
     node_services: NodeServices
     segments: SegmentService
     schedule: RefreshSchedule
+    redirects: RedirectService
 
     async def start(self) -> None:
         await self.storage.start()
@@ -195,4 +197,5 @@ def build_services(
         schedule=RefreshSchedule(
             jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
         ),
+        redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
     )

@@ -22,11 +22,13 @@ class TrackResult:
     ux: list[Document] = field(default_factory=list)
     answer: Document = field(default_factory=dict)
     """The answer's `response`: values set by sync flows."""
+    profile_document: Document | None = None
+    """The whole profile, when the payload asked for it (`options.profile: true`)."""
 
     def response(self) -> Document:
         return {
             "task": new_id(),
-            "profile": {"id": self.profile_id},
+            "profile": self.profile_document or {"id": self.profile_id},
             "session": {"id": self.session_id},
             "events": self.event_ids,
             "ux": self.ux,

@@ -23,7 +23,7 @@ from kith.domain.event import (
 )
 from kith.domain.ids import new_id
 from kith.domain.payload import TrackerPayload
-from kith.domain.profile import count_visit, new_profile, touch
+from kith.domain.profile import count_visit, new_profile, touch, visible_profile
 from kith.domain.session import bind, merge_into, new_session
 from kith.domain.source import Bridge, Source
 from kith.identity.merge_keys import ID_KIND, key_values
@@ -165,6 +165,10 @@ class Tracker:
                 if wanted is None:
                     if plan.store:
                         await self._storage.tracking.commit_visit(plan.unit)
+                    if payload.option("profile", False):
+                        plan.result.profile_document = visible_profile(
+                            plan.unit.profile or plan.profile
+                        )
                     return plan.result
                 assert profile_id is not None
                 current = await held.hold_profiles({profile_id, *wanted})
@@ -244,6 +248,8 @@ class Tracker:
                 if profile_id is not None:
                     bind(session, profile_id)
             merge_into(session, payload.context, payload.properties)
+            if payload.device is not None and payload.device.id:
+                session.setdefault("device", {})["id"] = payload.device.id
             unit.session = session
         else:
             session = None

@@ -71,6 +71,15 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
         Permission.segments_write,
     ),
     ("DELETE", "/api/computed-traits/missing", None, Permission.segments_write),
+    ("GET", "/api/redirects", None, Permission.config_read),
+    ("GET", "/api/redirects/missing", None, Permission.config_read),
+    (
+        "PUT",
+        "/api/redirects/missing",
+        {"url": "https://x.example", "source": "web-shop"},
+        Permission.config_write,
+    ),
+    ("DELETE", "/api/redirects/missing", None, Permission.config_write),
     ("GET", "/api/jobs", None, Permission.config_read),
     ("GET", "/api/jobs/missing", None, Permission.config_read),
 ]

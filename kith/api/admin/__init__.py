@@ -14,6 +14,7 @@ from kith.api.admin import (
     jobs,
     keys,
     profiles,
+    redirects,
     rules,
     segments,
     sessions,
@@ -36,4 +37,5 @@ def admin_router() -> APIRouter:
     router.include_router(rules.router)
     router.include_router(flows.router)
     router.include_router(segments.router)
+    router.include_router(redirects.router)
     return router

@@ -175,6 +175,8 @@ async def list_sessions(
     """(created, id, doc) newest first."""
     p = _Params()
     p.clauses += [f"{column} {op} {p(value)}" for column, op, value in session_conditions(where)]
+    if where.device is not None:
+        p.clauses.append(f"doc #>> '{{device,id}}' = {p(where.device)}")
     if where.to is not None:
         p.clauses.append(f"created < {p(micros(where.to))}")
     if after is not None:

@@ -175,6 +175,9 @@ def list_sessions(
     shared = session_conditions(where)
     clauses = [f"{column} {op} ?" for column, op, _ in shared]
     args: list[Any] = [value for _, _, value in shared]
+    if where.device is not None:
+        clauses.append("json_extract(doc, '$.device.id') = ?")
+        args.append(where.device)
     page = keyset("created", "id", micros(where.to) if where.to else None, after)
     cond = Where(clauses + page.clauses, args + page.args)
     sql = (

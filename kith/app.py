@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from kith.api.admin import admin_router
 from kith.api.collect import collector_routes, json_response
 from kith.api.errors import error_response, handle_kith_error
+from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
 from kith.services import Services, build_services
@@ -31,7 +32,7 @@ def kith_version() -> str:
         return "0.0.0+local"
 
 
-COLLECTOR_PATHS = ("/track", "/collect/", "/healthz")
+COLLECTOR_PATHS = ("/track", "/collect/", "/healthz", "/tracker")
 
 
 class KithApp(FastAPI):
@@ -134,7 +135,11 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         return json_response(body)
 
     app.collector = Router(
-        [Route("/healthz", healthz, methods=["GET"]), *collector_routes(services)]
+        [
+            Route("/healthz", healthz, methods=["GET"]),
+            *collector_routes(services),
+            *tracker_routes(),
+        ]
     )
     app.include_router(admin_router())
     return app

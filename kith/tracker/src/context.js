@@ -160,5 +160,5 @@ function eventContext(config, extra) {
     if (on.performance) {
         context.performance = performanceContext();
     }
-    return Object.assign(context, extra || {});
+    return isPlainObject(extra) ? Object.assign(context, extra) : context;
 }

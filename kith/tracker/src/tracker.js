@@ -30,6 +30,11 @@ function snippetOptions() {
     }
 }
 
+/** Kith refuses a payload whose properties are not an object: one bad call must not lose a batch. */
+function isPlainObject(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
 function asList(value) {
     if (value === null || value === undefined) {
         return [];
@@ -66,7 +71,7 @@ function createTracker(snippet) {
     function buildEvent(type, properties, opts) {
         const event = {
             type: String(type),
-            properties: properties && typeof properties === "object" ? properties : {},
+            properties: isPlainObject(properties) ? properties : {},
             context: eventContext(config, opts.context),
             time: {create: new Date().toISOString()},
         };

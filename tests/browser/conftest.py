@@ -1,5 +1,9 @@
-"""One Chromium, one `kith serve` and one website for the whole run; a fresh
-browser context (cookies, storage: a new visitor) per test.
+"""One Chromium, one `kith serve` and one website for all the browser tests; a
+fresh browser context (cookies, storage: a new visitor) per test.
+
+Package scope, not session: Playwright's sync API keeps its event loop
+running in the main thread while it is open, which would stop the async
+tests of other directories from running their own loops.
 
 Chromium is Debian's `chromium` package, driven by Playwright; nothing here
 downloads a browser. Without it the tests fail: they never skip."""
@@ -30,13 +34,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -48,7 +52,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("kith") / "data")
     running.start()
@@ -58,7 +62,7 @@ def kith(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site() -> Iterator[Site]:
     serving = Site()
     serving.start()

@@ -21,6 +21,7 @@ from kith.api.admin import admin_router
 from kith.api.collect import collector_routes
 from kith.api.collector import Collector, json_response
 from kith.api.errors import error_response, handle_kith_error
+from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
 from kith.services import Services, build_services
@@ -34,6 +35,7 @@ def kith_version() -> str:
 
 
 COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect")
+"""Paths the bare collector router answers (`/track` covers `/tracker/...` too)."""
 
 
 class KithApp(FastAPI):
@@ -147,7 +149,13 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             )
         return json_response(body)
 
-    app.collector = Router([Route("/healthz", healthz, methods=["GET"]), *collector_routes()])
+    app.collector = Router(
+        [
+            Route("/healthz", healthz, methods=["GET"]),
+            *collector_routes(),
+            *tracker_routes(),
+        ]
+    )
     app.include_router(admin_router())
     return app
 

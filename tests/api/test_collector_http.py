@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.helpers import all_events, get_json, new_source, payload, track
 
-PREFIXES = ["/track", "/collect", "/healthz", "/redirect"]
+PREFIXES = ["/track", "/tracker", "/collect", "/healthz", "/redirect"]
 SUFFIXES = ["", "/", "/x", "/liliput.min.js", "/a/b/c/d/e", "%2F..%2F", "/loader.min.js"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
 
@@ -26,6 +26,8 @@ def test_every_collector_prefix_answers_404_or_405_never_500(
     wrong = client.request("DELETE", "/track")
     assert wrong.status_code == 405 and "POST" in wrong.headers["allow"]
     assert client.get("/track/liliput.min.js").status_code == 404
+    assert client.get("/tracker/nope.js").status_code == 404
+    assert client.get("/tracker/liliput.min.js").status_code == 200
     assert client.post("/healthz").status_code == 405
 
 

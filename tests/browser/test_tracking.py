@@ -224,3 +224,28 @@ def test_the_session_cookie_lasts_thirty_minutes_and_is_renewed(
         tab.evaluate("window.tracardi.default.track('scroll', {}, {fire: true})")
     renewed = next(c for c in context.cookies() if c["name"] == "tracardi-session-id")
     assert renewed["value"] == cookie["value"] and renewed["expires"] > first_expiry
+
+
+def test_a_ux_item_from_a_deployed_flow_appears_in_the_page(
+    context: BrowserContext, site: Site, kith: Server
+) -> None:
+    nodes = [
+        {"id": "start", "type": "start"},
+        {"id": "offer", "type": "ux",
+         "config": {"tag": "div", "props": {"id": "offer", "class": "offer"},
+                    "content": "Hello {{event@properties.name}}, 10% off today"}},
+    ]  # fmt: skip
+    flow = {"mode": "sync", "nodes": nodes, "edges": [{"from": "start", "to": "offer"}]}
+    for method, path, body in (
+        ("PUT", "/api/flows/offer", flow),
+        ("POST", "/api/flows/offer/deploy", None),
+        ("PUT", "/api/rules/offer", {"flow": "offer", "event_type": "show-offer"}),
+    ):
+        response = httpx.request(method, f"{kith.url}{path}", json=body, headers=kith.admin)
+        assert response.status_code == 200, response.text
+    fire = "<script>window.tracker.track('show-offer', {name: 'Ann'}, {fire: true});</script>"
+    tab = context.new_page()
+    tab.goto(shop_page(site, kith, "/offer-flow.html", fire))
+    tab.wait_for_selector("div#offer", state="attached", timeout=10_000)
+    assert tab.locator("div#offer").text_content() == "Hello Ann, 10% off today"
+    assert tab.locator("div#offer").get_attribute("class") == "offer"

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from kith.config import Settings
 from kith.config_documents import ConfigDocuments
 from kith.feed import FeedConsumer, FeedRunner
+from kith.identity.counters import IdentityCounters
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
 from kith.services.api_keys import KeyService
+from kith.services.identity import IdentityService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
 from kith.services.sources import SourceRegistry
@@ -57,6 +59,10 @@ class Services:
     event_types: EventTypeRegistry
     consent_types: ConsentTypeRegistry
     identity: IdentitySettingsStore
+    identities: IdentityService
+    """A person's identity index and back-office merges."""
+    identity_counters: IdentityCounters
+    """Merges made and refused by this process (for `/metrics`)."""
     enrichment: SessionEnrichment
     tracker: Tracker
     profiles: ProfileService
@@ -103,13 +109,14 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     consent_types = ConsentTypeRegistry(configs.of("consent-type"))
     identity = IdentitySettingsStore(configs.of("setting"))
     changes = ProfileChanges(event_types, consent_types, identity)
+    counters = IdentityCounters()
     tracker = Tracker(
         storage,
         sources,
         enrichment,
         changes,
         reject_bots=settings.reject_bots,
-        merge_max=settings.merge_max,
+        counters=counters,
     )
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     return Services(
@@ -121,6 +128,8 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         event_types=event_types,
         consent_types=consent_types,
         identity=identity,
+        identities=IdentityService(storage, identity, counters),
+        identity_counters=counters,
         enrichment=enrichment,
         tracker=tracker,
         profiles=ProfileService(storage, consent_types),

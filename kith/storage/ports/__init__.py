@@ -26,7 +26,13 @@ from kith.storage.ports.feed import START, FeedEntry, FeedPosition, FeedStore
 from kith.storage.ports.jobs import Job, JobStatus, JobStore
 from kith.storage.ports.migrations import Migrations
 from kith.storage.ports.sources import SourceStore
-from kith.storage.ports.tracking import Locks, TrackingStore, VisitUnit, WriterStats
+from kith.storage.ports.tracking import (
+    IdentityRow,
+    Locks,
+    TrackingStore,
+    VisitUnit,
+    WriterStats,
+)
 
 ConfigListener = Callable[[str, str], None]
 """Called with (kind, key) when another process changed configuration."""
@@ -82,6 +88,7 @@ __all__ = [
     "FeedEntry",
     "FeedPosition",
     "FeedStore",
+    "IdentityRow",
     "Job",
     "JobStatus",
     "JobStore",

@@ -73,12 +73,6 @@ class Settings(BaseSettings):
     reject_bots: bool = Field(
         False, description="Answer 401 to collector requests whose user agent is a bot."
     )
-    merge_max: int = Field(
-        10,
-        ge=2,
-        description="A merge that would join more profile ids than this into one profile is"
-        " refused and logged (protects against shared values such as test@test.com).",
-    )
     config_cache_ttl: float = Field(
         1.0,
         ge=0,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kith.domain.document import Document
-from kith.domain.segment import manual_segments
+from kith.domain.segment import MANUAL_SEGMENTS
 from kith.segments.catalog import Segment
 
 
@@ -15,7 +15,8 @@ def evaluate(
     profile: Document, segments: list[Segment], now: datetime, before: list[str]
 ) -> tuple[list[str], list[str]]:
     """Set `profile.segments` to its true membership; (entered, left) against `before`."""
-    members = list(manual_segments(profile))
+    manual = (profile.get("aux") or {}).get(MANUAL_SEGMENTS)
+    members = [str(item) for item in manual] if isinstance(manual, list) else []
     scope = {"profile": profile}
     for segment in segments:
         assert segment.condition is not None

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 
+from kith.domain.clock import utcnow
 from kith.jobs import JobService
 from kith.segments.catalog import SegmentCatalog
 from kith.segments.refresh import REFRESH_KIND, Clock
@@ -47,13 +48,15 @@ class RefreshSchedule:
         """Queue what is due now; the ids of the jobs queued."""
         queued = []
         definitions = await self._catalog.current()
-        now = self._clock()
+        now = utcnow()  # the jobs' own creation times are real ones
         timed = sorted(s.id for s in definitions.segments if s.condition and s.condition.uses_now)
-        if timed:
+        for segment in timed:
+            # the key of every refresh of the segment: one saved or asked for within the
+            # interval counts, so the schedule never repeats a fresh one
             job = await self._jobs.every(
                 REFRESH_KIND,
-                {"segments": timed, "traits": False},
-                key="schedule:timed-segments",
+                {"segments": [segment], "traits": False},
+                key=f"segment:{segment}",
                 seconds=self._every,
                 now=now,
             )

@@ -13,6 +13,7 @@ from kith.config import Settings
 from kith.config_documents import ConfigDocuments
 from kith.domain.clock import utcnow
 from kith.feed import FeedConsumer, FeedRunner
+from kith.identity.counters import IdentityCounters
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
 from kith.segments.catalog import SEGMENT_KIND, TRAIT_KIND, SegmentCatalog
@@ -22,6 +23,7 @@ from kith.segments.schedule import RefreshSchedule
 from kith.segments.traits import ComputedTraits
 from kith.services.api_keys import KeyService
 from kith.services.flows import FlowService
+from kith.services.identity import IdentityService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
 from kith.services.redirects import REDIRECT_KIND, RedirectService
@@ -72,6 +74,10 @@ class Services:
     event_types: EventTypeRegistry
     consent_types: ConsentTypeRegistry
     identity: IdentitySettingsStore
+    identities: IdentityService
+    """A person's identity index and back-office merges."""
+    identity_counters: IdentityCounters
+    """Merges made and refused by this process (for `/metrics`)."""
     enrichment: SessionEnrichment
     tracker: Tracker
     profiles: ProfileService
@@ -129,13 +135,14 @@ def build_services(
     consent_types = ConsentTypeRegistry(configs.of("consent-type"))
     identity = IdentitySettingsStore(configs.of("setting"))
     changes = ProfileChanges(event_types, consent_types, identity)
+    counters = IdentityCounters()
     tracker = Tracker(
         storage,
         sources,
         enrichment,
         changes,
         reject_bots=settings.reject_bots,
-        merge_max=settings.merge_max,
+        counters=counters,
     )
     segment_catalog = SegmentCatalog(configs.of(SEGMENT_KIND), configs.of(TRAIT_KIND))
     traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
@@ -178,6 +185,8 @@ def build_services(
         event_types=event_types,
         consent_types=consent_types,
         identity=identity,
+        identities=IdentityService(storage, identity, counters, tracker.merge_steps),
+        identity_counters=counters,
         enrichment=enrichment,
         tracker=tracker,
         profiles=ProfileService(storage, consent_types, segments.present),

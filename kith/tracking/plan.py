@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kith.domain.ids import new_id
+from kith.identity.rules import IdentityRules
 from kith.storage.ports import Document, VisitUnit
 
 
@@ -87,3 +88,7 @@ class Plan:
     request: Document
     store: bool
     save_events: bool
+    rules: IdentityRules
+    """The identity rules this attempt was built with."""
+    blocked: list[str] = field(default_factory=list)
+    """Keys that gained a blocked value in this request: they claim nothing."""

@@ -26,9 +26,11 @@ from kith.domain.payload import TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch, visible_profile
 from kith.domain.session import bind, merge_into, new_session
 from kith.domain.source import Bridge, Source
-from kith.identity.merge_keys import ID_KIND, key_values
+from kith.identity.counters import IdentityCounters
+from kith.identity.merge_keys import ID_KIND
+from kith.identity.rules import KeyChanges, gained_keys
 from kith.services.sources import SourceRegistry
-from kith.storage.ports import Document, Storage, VisitUnit
+from kith.storage.ports import Document, IdentityRow, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.identity_claims import IdentityClaims
@@ -90,7 +92,7 @@ class Tracker:
         changes: ProfileChanges,
         *,
         reject_bots: bool,
-        merge_max: int,
+        counters: IdentityCounters,
         steps: list[VisitStep] | None = None,
     ) -> None:
         self._storage = storage
@@ -99,7 +101,7 @@ class Tracker:
         self._changes = changes
         self._reject_bots = reject_bots
         self.merge_steps: list[MergeStep] = []
-        self._claims = IdentityClaims(storage, merge_max=merge_max, steps=self.merge_steps)
+        self._claims = IdentityClaims(storage, counters, self.merge_steps)
         self.updates = ProfileUpdates(storage, self._claims, changes)
         self.steps: list[VisitStep] = steps if steps is not None else []
         """Run in order after the event types on every request: sync flows, live
@@ -223,12 +225,12 @@ class Tracker:
             profile = None if minted else await self._storage.tracking.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
-                unit.identities.append((ID_KIND, profile_id, profile_id))
+                unit.identities.append(IdentityRow(ID_KIND, profile_id, profile_id, now))
                 if save_profile:
                     system.append((SYSTEM_PROFILE_CREATED, {}))
         segments_before = list(profile.get("segments") or []) if profile is not None else []
-        identity = await self._changes.identity_settings()
-        keys_before = set(key_values(profile, identity)) if profile is not None else set()
+        rules = await self._changes.identity_rules()
+        keys_before = set(rules.key_values(profile)) if profile is not None else set()
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -291,17 +293,21 @@ class Tracker:
                 await step.after_events(state)
         if save_events:
             unit.events = [record for _, record in records]
-        claims: list[tuple[str, str]] = []
+        gained = KeyChanges([], [])
         if profile is not None and save_profile:
             touch(profile, now)
             unit.profile = profile
-            claims = [key for key in key_values(profile, identity) if key not in keys_before]
+            gained = gained_keys(keys_before, profile, rules)
         else:
             unit.identities.clear()
         if source.ephemeral:
-            return Plan(unit, result, None, [], now, request, False, save_events)
+            return Plan(unit, result, None, [], now, request, False, save_events, rules)
         store = bool(unit.profile or unit.session or unit.events)
-        return Plan(unit, result, unit.profile, claims, now, request, store, save_events)
+        plan = Plan(
+            unit, result, unit.profile, gained.claims, now, request, store, save_events, rules
+        )
+        plan.blocked = gained.blocked
+        return plan
 
     async def _event_ids(
         self, payload: TrackerPayload, save_events: bool

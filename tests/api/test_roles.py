@@ -32,6 +32,8 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("GET", "/api/profiles/missing/sessions", None, Permission.data_read),
     ("GET", "/api/profiles/missing/export", None, Permission.data_read),
     ("DELETE", "/api/profiles/missing", None, Permission.data_erase),
+    ("GET", "/api/profiles/missing/identities", None, Permission.data_read),
+    ("POST", "/api/profiles/missing/merge", {"ids": ["other"]}, Permission.config_write),
     ("GET", "/api/sessions", None, Permission.data_read),
     ("GET", "/api/event-types", None, Permission.config_read),
     ("GET", "/api/event-types/missing", None, Permission.config_read),

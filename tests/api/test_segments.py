@@ -239,3 +239,17 @@ def test_a_segment_condition_is_checked_on_save(app_client: TestClient, admin: J
         assert response.json()["detail"][0]["loc"] == ["body", "condition"]
         assert text in response.json()["detail"][0]["msg"]
     assert client.get("/api/segments/bad", headers=admin).status_code == 404
+
+
+def test_the_schedule_refreshes_clock_segments_once_per_interval(
+    app_client: TestClient, admin: Json
+) -> None:
+    client = app_client
+    schedule = client.app.state.services.schedule  # type: ignore[attr-defined]
+    wait_job(client, admin, put_segment(client, admin, "plain", "profile@a == 1")["job"])
+    timed = 'profile@metadata.time.visit.current < now.offset("-1d")'
+    wait_job(client, admin, put_segment(client, admin, "timed", timed)["job"])
+    # saving it refreshed it just now: nothing is due yet
+    assert client.portal.call(schedule.due) == []  # type: ignore[union-attr]
+    jobs = get_json(client, admin, "/api/jobs?kind=segment-refresh")["items"]
+    assert len(jobs) == 2

@@ -27,7 +27,13 @@ from kith.storage.ports.jobs import Job, JobStatus, JobStore
 from kith.storage.ports.migrations import Migrations
 from kith.storage.ports.profiles import ProfileScan
 from kith.storage.ports.sources import SourceStore
-from kith.storage.ports.tracking import Locks, TrackingStore, VisitUnit, WriterStats
+from kith.storage.ports.tracking import (
+    IdentityRow,
+    Locks,
+    TrackingStore,
+    VisitUnit,
+    WriterStats,
+)
 
 ConfigListener = Callable[[str, str], None]
 """Called with (kind, key) when another process changed configuration."""
@@ -85,6 +91,7 @@ __all__ = [
     "FeedEntry",
     "FeedPosition",
     "FeedStore",
+    "IdentityRow",
     "Job",
     "JobStatus",
     "JobStore",

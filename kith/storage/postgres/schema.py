@@ -68,6 +68,11 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_created ON jobs (created, id)",
         "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
     ],
+    # the identity index remembers when each entry was claimed (epoch microseconds)
+    # and by which event (null for ids); entries from before stay null
+    [
+        "ALTER TABLE identities ADD COLUMN claimed bigint, ADD COLUMN event text",
+    ],
 ]
 
 

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 if TYPE_CHECKING:
     from kith.workflows.run import FlowRun
@@ -56,6 +56,10 @@ class FlowNode(ABC, Generic[C]):
     io: ClassVar[bool] = False
     """True for nodes that wait on the outside world (HTTP, SMTP, sleeping): they run
     under the per-node timeout. Other nodes only compute and cannot hang."""
+    snapshot: ClassVar[bool] = False
+    """True for nodes that compare the profile with the profile as it was when the run
+    started (`value-changed`): the engine copies the profile at the start of runs of
+    flows that hold such a node, and only of those."""
 
     def __init__(self, config: C) -> None:
         self.config = config
@@ -63,6 +67,16 @@ class FlowNode(ABC, Generic[C]):
     @abstractmethod
     async def run(self, run: FlowRun, payload: Any) -> Output:
         """Do the node's work for one input; raise NodeError (or anything) to fail."""
+
+    def secrets(self) -> list[str]:
+        """The secret values of the config (its `SecretStr` fields, such as an SMTP
+        password): the engine blanks them out of error messages, so a secret never
+        reaches a trace, `errors` or the log even when a library quotes it."""
+        return [
+            secret
+            for value in self.config.__dict__.values()
+            if isinstance(value, SecretStr) and (secret := value.get_secret_value())
+        ]
 
     @classmethod
     def docs(cls) -> str:

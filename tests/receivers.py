@@ -41,6 +41,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+    """When it arrived (`time.monotonic()`)."""
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -56,7 +58,8 @@ class Answer:
 
 @dataclass
 class HttpReceiver:
-    """Answers every request with `answer` (after `answer.delay` seconds) and records it."""
+    """Records every request as it arrives, then answers it with `answer` (after
+    `answer.delay` seconds)."""
 
     answer: Answer = field(default_factory=Answer)
     received: list[Received] = field(default_factory=list)
@@ -85,17 +88,11 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            receiver.record(Received(self.command, self.path, headers, body))
             answer = receiver.answer
             if answer.delay:
                 time.sleep(answer.delay)
-            receiver.record(
-                Received(
-                    self.command,
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    body,
-                )
-            )
             self.send_response(answer.status)
             self.send_header("content-type", answer.content_type)
             self.send_header("content-length", str(len(answer.body)))
@@ -113,6 +110,7 @@ def _handler(receiver: HttpReceiver) -> type[BaseHTTPRequestHandler]:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # many calls at once (the default 5 drops connections)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away (a killed server, a timed-out call) is no error here."""

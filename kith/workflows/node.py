@@ -9,6 +9,7 @@ evaluates them."""
 from __future__ import annotations
 
 import builtins
+import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -82,7 +83,7 @@ class FlowNode(ABC, Generic[C]):
     def docs(cls) -> str:
         """The class docstring: what the node does, shown by `GET /api/nodes` and in
         docs/flows.md."""
-        return (cls.__doc__ or "").strip()
+        return inspect.cleandoc(cls.__doc__ or "")
 
     def out(self, payload: Any) -> Output:
         """Continue on the default port with `payload`."""

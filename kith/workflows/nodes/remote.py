@@ -155,8 +155,8 @@ class HttpCall(FlowNode[HttpCallConfig]):
         if any("\r" in v or "\n" in v for v in headers.values()):
             raise NodeError("a header value holds a line break")
         body = None if self._body is None else self._body.render(scope)
-        if body is not None:
-            headers.setdefault("content-type", "application/json")
+        if body is not None and not any(name.lower() == "content-type" for name in headers):
+            headers["content-type"] = "application/json"
         method = self.config.method
         response, content = await _request(
             run,

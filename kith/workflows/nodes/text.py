@@ -22,7 +22,9 @@ MAX_TEXT: Final = 100_000
 
 class RegexConfig(NodeConfig):
     pattern: str = Field(
-        min_length=1, max_length=MAX_PATTERN, description="A regular expression (Python syntax)."
+        min_length=1,
+        max_length=MAX_PATTERN,
+        description="A regular expression, in Python's syntax.",
     )
     field: str = Field(
         "payload@...",
@@ -31,7 +33,7 @@ class RegexConfig(NodeConfig):
     group: int | str | None = Field(
         None, description="A group number or name: the payload becomes that group's text."
     )
-    ignore_case: bool = False
+    ignore_case: bool = Field(False, description="Match upper and lower case alike.")
     timeout: float = Field(
         0.1, gt=0, le=1, description="Seconds a match may take before the node fails."
     )

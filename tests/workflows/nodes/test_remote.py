@@ -35,6 +35,16 @@ async def test_http_call_sends_rendered_url_headers_and_json_body() -> None:
     assert request.json() == {"email": "ada@example.com", "total": 150, "note": "order of 150"}
 
 
+async def test_a_content_type_of_the_config_is_kept() -> None:
+    with http_receiver() as receiver:
+        config = {"url": receiver.url, "headers": {"Content-Type": "application/vnd.x+json"},
+                  "body": {"a": 1}}  # fmt: skip
+        run = await run_flow([node("h", "http-call", config)])
+        (request,) = receiver.requests()
+    assert run.errors == [] and request.headers["content-type"] == "application/vnd.x+json"
+    assert request.json() == {"a": 1}
+
+
 async def test_http_call_passes_text_answers_as_text_and_sends_no_body_without_one() -> None:
     with http_receiver(Answer(body=b"pong", content_type="text/plain")) as receiver:
         run = await run_flow([node("h", "http-call", {"url": receiver.url, "method": "GET"})])

@@ -150,7 +150,7 @@ def build_services(
         ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock),
         TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock),
     ]
-    nodes = node_services(storage)
+    nodes = node_services(storage, consent_types)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
     # computed traits first, so flows and segments read them with this request counted

@@ -81,6 +81,7 @@ class Storage(Protocol):
 
 
 __all__ = [
+    "INGEST_CONSUMER",
     "START",
     "ApiKeyStore",
     "ConfigListener",
@@ -95,7 +96,6 @@ __all__ = [
     "FeedPosition",
     "FeedStore",
     "IdentityRow",
-    "INGEST_CONSUMER",
     "IngestLog",
     "Job",
     "JobStatus",

@@ -80,6 +80,15 @@ class FlowNode(ABC, Generic[C]):
         ]
 
     @classmethod
+    def secret_fields(cls) -> list[str]:
+        """Names of the config's secret fields: write-only in the admin API."""
+        return [
+            name
+            for name, field in cls.config_model.model_fields.items()
+            if field.annotation is SecretStr or field.annotation == SecretStr | None
+        ]
+
+    @classmethod
     def docs(cls) -> str:
         """The class docstring: what the node does, shown by `GET /api/nodes` and in
         docs/flows.md."""

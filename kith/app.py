@@ -139,6 +139,10 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             "storage": services.storage.kind,
             "version": release,
         }
+        body["ingest"] = {
+            "backlog": services.ingest.backlog,
+            "accepted": services.ingest.accepted,
+        }
         queued = services.storage.writer_stats().queued
         if queued > settings.degraded_queue_depth:
             body["status"] = "degraded"

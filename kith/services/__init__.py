@@ -34,6 +34,7 @@ from kith.storage.ports import Storage
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.track import Tracker
 from kith.workflows.async_flows import AsyncFlows
@@ -90,6 +91,8 @@ class Services:
     segments: SegmentService
     schedule: RefreshSchedule
     redirects: RedirectService
+    ingest: AsyncIngest
+    ingest_runner: FeedRunner
 
     async def start(self) -> None:
         await self.storage.start()
@@ -100,12 +103,14 @@ class Services:
         """Feed consumers and the job runner: `kith serve` runs them, one-shot commands
         (`kith keys`, `kith export` ...) do not."""
         self.feed.start()
+        self.ingest_runner.start()
         self.job_runner.start()
         self.schedule.start()
 
     async def stop_background(self) -> None:
         await self.schedule.stop()
         await self.job_runner.stop()
+        await self.ingest_runner.stop()
         await self.feed.stop()
 
     def config_changed(self, kind: str, key: str) -> None:
@@ -166,6 +171,7 @@ def build_services(
         nodes,
         runs,
     )
+    ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     jobs = JobService(storage.jobs, job_runner.wake)
     segments = SegmentService(
@@ -207,4 +213,13 @@ def build_services(
             jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
         ),
         redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
+        ingest=ingest,
+        ingest_runner=FeedRunner(
+            storage,
+            [IngestProcessor(tracker, sources)],
+            batch=settings.ingest_batch,
+            poll=settings.feed_poll_seconds,
+            lease=settings.lease_seconds,
+            log=IngestLogReader(storage, ingest),
+        ),
     )

@@ -21,6 +21,7 @@ from kith.api.admin import admin_router
 from kith.api.collect import collector_routes
 from kith.api.collector import Collector, json_response
 from kith.api.errors import error_response, handle_kith_error
+from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
 from kith.services import Services, build_services
@@ -33,7 +34,8 @@ def kith_version() -> str:
         return "0.0.0+local"
 
 
-COLLECTOR_PATHS = ("/track", "/collect/", "/healthz")
+COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect")
+"""Paths the bare collector router answers (`/track` covers `/tracker/...` too)."""
 
 
 class KithApp(FastAPI):
@@ -98,7 +100,8 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.start()
-        services.start_background()
+        if settings.background_work:
+            services.start_background()
         try:
             yield
         finally:
@@ -136,6 +139,10 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             "storage": services.storage.kind,
             "version": release,
         }
+        body["ingest"] = {
+            "backlog": services.ingest.backlog,
+            "accepted": services.ingest.accepted,
+        }
         queued = services.storage.writer_stats().queued
         if queued > settings.degraded_queue_depth:
             body["status"] = "degraded"
@@ -146,7 +153,13 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             )
         return json_response(body)
 
-    app.collector = Router([Route("/healthz", healthz, methods=["GET"]), *collector_routes()])
+    app.collector = Router(
+        [
+            Route("/healthz", healthz, methods=["GET"]),
+            *collector_routes(),
+            *tracker_routes(),
+        ]
+    )
     app.include_router(admin_router())
     return app
 

@@ -73,12 +73,6 @@ class Settings(BaseSettings):
     reject_bots: bool = Field(
         False, description="Answer 401 to collector requests whose user agent is a bot."
     )
-    merge_max: int = Field(
-        10,
-        ge=2,
-        description="A merge that would join more profile ids than this into one profile is"
-        " refused and logged (protects against shared values such as test@test.com).",
-    )
     config_cache_ttl: float = Field(
         1.0,
         ge=0,
@@ -218,6 +212,26 @@ class Settings(BaseSettings):
         7.0,
         gt=0,
         description="Delivered and dead deliveries are deleted this many days after they finished.",
+    )
+    ingest_max_backlog: int = Field(
+        100_000,
+        ge=1,
+        description="Async storage: payloads waiting in the ingest log above which the"
+        " collector answers 503 with `Retry-After` to async payloads.",
+    )
+    ingest_batch: int = Field(
+        500, ge=1, le=10_000, description="Async storage: payloads processed in one batch."
+    )
+    background_work: bool = Field(
+        True,
+        description="Run feed consumers (async flows ...), background jobs and schedules in"
+        " this process. Turn off on processes that should only serve requests.",
+    )
+    segment_refresh_seconds: float = Field(
+        3600.0,
+        ge=60,
+        description="How often segments whose condition reads the clock (`now()`,"
+        " `now.offset()` ...) are refreshed for every profile.",
     )
 
     @cached_property

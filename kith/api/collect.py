@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from kith.api.collector import Call, Collector, is_true, json_response
+from kith.api.redirect import follow
 from kith.domain.errors import InvalidPayload
 from kith.domain.payload import (
     EventPayload,
@@ -27,6 +28,7 @@ from kith.domain.payload import (
     needs_json_check,
     normalise,
 )
+from kith.tracking.ingest import is_async
 
 
 def collector_of(request: Request) -> Collector:
@@ -39,7 +41,10 @@ async def _track(collector: Collector, request: Request, call: Call) -> Response
     payload = decode_payload(await collector.body(request), collector.limits)
     (source,) = await collector.sources(call, [payload.source.id])
     profile_less = is_true(request.query_params.get("profile_less"))
-    result = await collector.track(request, call, payload, source, profile_less=profile_less)
+    if is_async(payload, source):
+        result = await collector.ingest(request, payload, source, profile_less=profile_less)
+    else:
+        result = await collector.track(request, call, payload, source, profile_less=profile_less)
     return json_response(result.response())
 
 
@@ -98,6 +103,10 @@ async def collect(request: Request) -> Response:
     return await collector_of(request).answer(request, "webhook", _collect)
 
 
+async def redirect(request: Request) -> Response:
+    return await collector_of(request).answer(request, "redirect", follow)
+
+
 async def preflight(request: Request) -> Response:
     return await collector_of(request).cors.preflight(request)
 
@@ -116,4 +125,5 @@ def collector_routes() -> list[Route]:
         Route(WITH_SESSION, preflight, methods=["OPTIONS"]),
         Route(WITHOUT_SESSION, collect, methods=webhook_methods),
         Route(WITHOUT_SESSION, preflight, methods=["OPTIONS"]),
+        Route("/redirect/{redirect_id}", redirect, methods=["GET"]),
     ]

@@ -1,13 +1,22 @@
 """CORS for the collector, per source, on the fast path.
 
-Which browser origins may read a collector's answers is a property of the
-source (`allowed_origins`, default `["*"]`), so Starlette's CORSMiddleware,
-which knows one list for the whole app, does not fit; and the collector routes
-skip the middleware stack on purpose. The rules:
+Which browser origins may talk to a collector is a property of the source
+(`allowed_origins`, default `["*"]`), so Starlette's CORSMiddleware, which
+knows one list for the whole app, does not fit; and the collector routes skip
+the middleware stack on purpose. The rules:
 
 - a request without an `Origin` header (servers, apps) costs nothing here;
-- an answer carries `Access-Control-Allow-Origin` only when every source the
-  request named allows the origin; other origins get no CORS headers at all;
+- an allowed origin is echoed back, never `*`, with
+  `Access-Control-Allow-Credentials: true` and `Vary: Origin`, on preflights
+  and answers alike. Browsers send `navigator.sendBeacon` in credentials mode
+  "include", and a beacon with a JSON body (Tracardi's tracker sends one) is
+  preflighted; a credentialed request is refused unless the answer names the
+  exact origin and allows credentials. `allowed_origins: ["*"]` therefore
+  means "echo any origin". Kith sets no cookies of its own and its answers
+  never depend on cookies, so allowing credentials gives a page nothing more
+  to read;
+- an answer carries CORS headers only when every source the request named
+  allows the origin; other origins get no CORS headers at all;
 - a preflight for `/collect/{type}/{source}` is answered from that source; a
   preflight for `/track` cannot see the body, so it admits the origins that at
   least one enabled `rest` source allows (the answer itself is then checked
@@ -15,9 +24,9 @@ skip the middleware stack on purpose. The rules:
 - an answer given before the source is known (a 413, a malformed body) is
   treated like a `/track` preflight.
 
-CORS only decides what a browser lets a page read; it is not a guard on what is
-stored (`navigator.sendBeacon` needs no preflight). The source id is the
-collector's credential; see docs/security.md."""
+CORS only decides what a browser lets a page send and read; it is not a guard
+on what is stored (a text/plain beacon needs no preflight, servers send no
+`Origin`). The source id is the collector's credential; see docs/security.md."""
 
 from __future__ import annotations
 
@@ -56,27 +65,21 @@ def origin_matches(origin: str, pattern: str) -> bool:
 
 
 def allow_origin(origin: str, patterns: Iterable[str]) -> str | None:
-    """The `Access-Control-Allow-Origin` value for `origin`, or None if not allowed.
+    """The `Access-Control-Allow-Origin` value for `origin` (the origin itself), or None.
 
-    `*` when a pattern is `*` (no credentials are ever involved), else the origin."""
-    matched = None
+    Never `*`: a wildcard answer is refused for credentialed requests (beacons)."""
     for pattern in patterns:
-        if pattern.strip() == "*":
-            return "*"
-        if matched is None and origin_matches(origin, pattern):
-            matched = origin
-    return matched
+        if origin_matches(origin, pattern):
+            return origin
+    return None
 
 
 def allow_origin_for_all(origin: str, sources: Iterable[Source]) -> str | None:
     """Allowed only if every one of `sources` allows it (a PUT batch names several)."""
-    answer: str | None = None
     for source in sources:
-        value = allow_origin(origin, source.allowed_origins)
-        if value is None:
+        if allow_origin(origin, source.allowed_origins) is None:
             return None
-        answer = origin if answer not in (None, value) else value
-    return answer
+    return origin
 
 
 class CollectorCors:
@@ -122,6 +125,7 @@ class CollectorCors:
         response = Response(status_code=204, headers={"Allow": ALLOW_METHODS})
         if not origin or not method:
             return response
+        response.headers["Vary"] = "Origin"
         source_id = request.path_params.get("source_id")
         if source_id is not None:
             source = await self._sources.cached(source_id.strip().lower())
@@ -135,12 +139,15 @@ class CollectorCors:
         response.headers.update(
             {
                 "Access-Control-Allow-Origin": allowed,
+                "Access-Control-Allow-Credentials": "true",
                 "Access-Control-Allow-Methods": ALLOW_METHODS,
                 "Access-Control-Allow-Headers": asked[:_MAX_REQUEST_HEADERS] or "Content-Type",
                 "Access-Control-Max-Age": MAX_AGE,
-                "Vary": "Origin",
             }
         )
+        if request.headers.get("access-control-request-private-network") == "true":
+            # Chrome asks before a public page may reach a collector on a private network
+            response.headers["Access-Control-Allow-Private-Network"] = "true"
         return response
 
     async def decorate(
@@ -154,4 +161,5 @@ class CollectorCors:
         response.headers["Vary"] = "Origin"
         if allowed is not None:
             response.headers["Access-Control-Allow-Origin"] = allowed
+            response.headers["Access-Control-Allow-Credentials"] = "true"
             response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS

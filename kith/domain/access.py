@@ -32,6 +32,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.config_write,
             Permission.data_read,
             Permission.destinations,
+            Permission.segments_write,
         }
     ),
     Role.marketer: frozenset(

@@ -11,6 +11,7 @@ SYSTEM_PROFILE_CREATED = "profile-created"
 SYSTEM_SESSION_OPENED = "session-opened"
 SYSTEM_VISIT_STARTED = "visit-started"
 SYSTEM_PROFILE_MERGED = "profile-merged"
+SYSTEM_MERGE_REFUSED = "merge-refused"
 HIDDEN_HEADERS = frozenset({"authorization", "cookie"})
 
 

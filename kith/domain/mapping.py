@@ -95,6 +95,21 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+TRIMMED_AREAS = (("data", "contact"), ("data", "identifier"))
+"""Where text is stored without surrounding whitespace: contact details and customer
+ids are compared and shown, and " ann@x.io" is nobody's real address."""
+
+
+def _trimmed(keys: tuple[str, ...], value: Any) -> Any:
+    if keys[:2] not in TRIMMED_AREAS:
+        return value
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [item.strip() if isinstance(item, str) else item for item in value]
+    return value
+
+
 def apply_rule(rule: CompiledRule, context: MappingContext) -> str | None:
     """Apply one rule; return the dotted path it changed, or None if nothing changed."""
     keys = expand_keys(rule.target.keys, context.read)
@@ -102,6 +117,7 @@ def apply_rule(rule: CompiledRule, context: MappingContext) -> str | None:
         return None
     profile = context.profile
     value = context.read(rule.source) if rule.source is not None else rule.constant
+    value = _trimmed(keys, value)
     current = get_path(profile, keys)
     op = rule.op
     if op == "delete":

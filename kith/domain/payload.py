@@ -60,6 +60,8 @@ class TrackerPayload(msgspec.Struct):
     source: SourceRef
     session: Ref | None = None
     profile: Ref | None = None
+    device: Ref | None = None
+    """The browser's own device id (Kith's tracker keeps one in localStorage)."""
     context: dict[str, Any] = msgspec.field(default_factory=dict)
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
     events: list[EventPayload] = msgspec.field(default_factory=list)
@@ -195,6 +197,7 @@ def normalise(
     _check_length(payload.source.id, limits.max_id_length, [*at, "source", "id"])
     payload.session = _clean_id(payload.session, limits.max_id_length, [*at, "session", "id"])
     payload.profile = _clean_id(payload.profile, limits.max_id_length, [*at, "profile", "id"])
+    payload.device = _clean_id(payload.device, limits.max_id_length, [*at, "device", "id"])
     for index, event in enumerate(payload.events):
         where: list[str | int] = [*at, "events", index]
         event.type = normalise_event_type(event.type)

@@ -23,6 +23,7 @@ def new_profile(profile_id: str, now: str) -> Document:
         "segments": [],
         "interests": {},
         "consents": {},
+        "computed": {},
         "data": {
             "pii": {},
             "contact": {"email": {}, "phone": {}},
@@ -53,3 +54,11 @@ def count_visit(profile: Document, now: str, tz: str | None = None) -> None:
 
 def touch(profile: Document, now: str) -> None:
     profile["metadata"]["time"]["update"] = now
+
+
+def visible_profile(profile: Document | None) -> Document | None:
+    """The profile as a source may see it in a `/track` answer (`options.profile`):
+    everything but `aux`, Kith's internal bookkeeping."""
+    if profile is None:
+        return None
+    return {key: value for key, value in profile.items() if key != "aux"}

@@ -63,6 +63,10 @@ class JobRunner:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
+    def kind(self, name: str) -> JobKind:
+        """The kind that runs jobs of `name` (the command line runs some itself)."""
+        return self._kinds[name]
+
     def start(self) -> None:
         if self._kinds:
             self._task = asyncio.create_task(self._run(), name="kith-jobs")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from kith.domain.clock import iso, utcnow
+from kith.domain.clock import iso, parse_iso, utcnow
 from kith.domain.document import Document
 from kith.domain.errors import NotFound
 from kith.domain.ids import new_id
@@ -55,6 +56,17 @@ class JobService:
         if self._queued is not None:
             self._queued()
         return stored
+
+    async def every(
+        self, kind: str, params: Document, *, key: str, seconds: float, now: datetime
+    ) -> Job | None:
+        """Queue a job unless one with `key` was created less than `seconds` ago; the
+        new job, or None. Scheduled work uses it, so several processes running the
+        same schedule queue it about once."""
+        latest = await self._store.latest(key)
+        if latest is not None and (now - parse_iso(latest.created)).total_seconds() < seconds:
+            return None
+        return await self.queue(kind, params, key=key)
 
     async def get(self, job_id: str) -> Job:
         job = await self._store.get(job_id)

@@ -22,20 +22,31 @@ from kith.destinations.registry import KindRegistry
 from kith.destinations.retry import RetryPolicy
 from kith.destinations.routing import DestinationDefaults
 from kith.destinations.sender import DeliverySender
+from kith.domain.clock import utcnow
 from kith.feed import FeedConsumer, FeedRunner
+from kith.identity.counters import IdentityCounters
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
+from kith.segments.catalog import SEGMENT_KIND, TRAIT_KIND, SegmentCatalog
+from kith.segments.live import LiveSegments
+from kith.segments.refresh import Clock, ProfileWalk, TraitBackfill
+from kith.segments.schedule import RefreshSchedule
+from kith.segments.traits import ComputedTraits
 from kith.services.api_keys import KeyService
 from kith.services.destinations import DestinationService
 from kith.services.flows import FlowService
+from kith.services.identity import IdentityService
 from kith.services.profiles import ProfileService
 from kith.services.records import RecordService
+from kith.services.redirects import REDIRECT_KIND, RedirectService
+from kith.services.segments import SegmentService
 from kith.services.sources import SourceRegistry
 from kith.storage import open_storage
 from kith.storage.ports import Storage
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.track import Tracker
 from kith.workflows.async_flows import AsyncFlows
@@ -76,6 +87,10 @@ class Services:
     event_types: EventTypeRegistry
     consent_types: ConsentTypeRegistry
     identity: IdentitySettingsStore
+    identities: IdentityService
+    """A person's identity index and back-office merges."""
+    identity_counters: IdentityCounters
+    """Merges made and refused by this process (for `/metrics`)."""
     enrichment: SessionEnrichment
     tracker: Tracker
     profiles: ProfileService
@@ -87,6 +102,11 @@ class Services:
     node_services: NodeServices
     destinations: DestinationService
     sender: DeliverySender
+    segments: SegmentService
+    schedule: RefreshSchedule
+    redirects: RedirectService
+    ingest: AsyncIngest
+    ingest_runner: FeedRunner
 
     async def start(self) -> None:
         await self.storage.start()
@@ -97,12 +117,16 @@ class Services:
         """Feed consumers and the job runner: `kith serve` runs them, one-shot commands
         (`kith keys`, `kith export` ...) do not."""
         self.feed.start()
+        self.ingest_runner.start()
         self.job_runner.start()
+        self.schedule.start()
         self.sender.start()
 
     async def stop_background(self) -> None:
         await self.sender.stop()
+        await self.schedule.stop()
         await self.job_runner.stop()
+        await self.ingest_runner.stop()
         await self.feed.stop()
 
     def config_changed(self, kind: str, key: str) -> None:
@@ -118,7 +142,10 @@ class Services:
         self.enrichment.close()
 
 
-def build_services(settings: Settings, storage: Storage | None = None) -> Services:
+def build_services(
+    settings: Settings, storage: Storage | None = None, *, clock: Clock = utcnow
+) -> Services:
+    """`clock` is what segment refreshes and windowed traits take as now (tests move it)."""
     storage = storage or open_storage(settings)
     consumers: list[FeedConsumer] = []
     job_kinds: list[JobKind] = []
@@ -129,19 +156,27 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
     consent_types = ConsentTypeRegistry(configs.of("consent-type"))
     identity = IdentitySettingsStore(configs.of("setting"))
     changes = ProfileChanges(event_types, consent_types, identity)
+    counters = IdentityCounters()
     tracker = Tracker(
         storage,
         sources,
         enrichment,
         changes,
         reject_bots=settings.reject_bots,
-        merge_max=settings.merge_max,
+        counters=counters,
     )
-    job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
-    nodes = node_services(storage)
+    segment_catalog = SegmentCatalog(configs.of(SEGMENT_KIND), configs.of(TRAIT_KIND))
+    traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
+    job_kinds += [
+        ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock),
+        TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock),
+    ]
+    nodes = node_services(storage, consent_types)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
-    tracker.steps.append(SyncFlows(catalog, nodes, runs))
+    # computed traits first, so flows and segments read them with this request counted
+    tracker.steps += [traits_step, SyncFlows(catalog, nodes, runs), live_segments]
+    tracker.merge_steps += [traits_step, live_segments]
     destination_catalog = DestinationCatalog(
         configs.of(DESTINATION_KIND),
         KindRegistry.installed(),
@@ -163,7 +198,7 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         ),
         retention=settings.destination_retention_days * 86400,
     )
-    # after sync flows, so deliveries carry what the flows changed
+    # last: deliveries carry what flows and segments changed (segment events too)
     tracker.steps.append(DeliveryStep(destination_catalog))
     nodes.destinations = DestinationQueue(storage, destination_catalog, sender.wake)
     consumers.append(AsyncFlows(storage, catalog, tracker.updates, nodes, runs))
@@ -176,6 +211,17 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         nodes,
         runs,
     )
+    ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
+    job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
+    jobs = JobService(storage.jobs, job_runner.wake)
+    segments = SegmentService(
+        storage,
+        configs.of(SEGMENT_KIND),
+        configs.of(TRAIT_KIND),
+        segment_catalog,
+        jobs,
+        clock,
+    )
     return Services(
         settings=settings,
         storage=storage,
@@ -185,11 +231,13 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         event_types=event_types,
         consent_types=consent_types,
         identity=identity,
+        identities=IdentityService(storage, identity, counters, tracker.merge_steps),
+        identity_counters=counters,
         enrichment=enrichment,
         tracker=tracker,
-        profiles=ProfileService(storage, consent_types),
+        profiles=ProfileService(storage, consent_types, segments.present),
         records=RecordService(storage),
-        jobs=JobService(storage.jobs, job_runner.wake),
+        jobs=jobs,
         feed=FeedRunner(
             storage,
             consumers,
@@ -202,4 +250,18 @@ def build_services(settings: Settings, storage: Storage | None = None) -> Servic
         node_services=nodes,
         destinations=DestinationService(storage, destination_catalog, sender),
         sender=sender,
+        segments=segments,
+        schedule=RefreshSchedule(
+            jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
+        ),
+        redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
+        ingest=ingest,
+        ingest_runner=FeedRunner(
+            storage,
+            [IngestProcessor(tracker, sources)],
+            batch=settings.ingest_batch,
+            poll=settings.feed_poll_seconds,
+            lease=settings.lease_seconds,
+            log=IngestLogReader(storage, ingest),
+        ),
     )

@@ -28,9 +28,16 @@ EXPORT_PAGE = 1000
 
 
 class ProfileService:
-    def __init__(self, storage: Storage, consent_types: ConsentTypeRegistry) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        consent_types: ConsentTypeRegistry,
+        present: Callable[[Document], Awaitable[None]] | None = None,
+    ) -> None:
         self._storage = storage
         self._consent_types = consent_types
+        self._present = present
+        """Brings a profile up to date for showing (windowed computed traits)."""
 
     async def current_id(self, any_id: str) -> str:
         """The id of the profile `any_id` resolves to (merged ids too); NotFound if none."""
@@ -56,6 +63,8 @@ class ProfileService:
         profile["consents"] = effective_consents(
             profile, iso(utcnow()), await self._consent_types.all()
         )
+        if self._present is not None:
+            await self._present(profile)
         return profile
 
     async def search(self, where: ProfileQuery, cursor: str | None, limit: int) -> Page[Document]:

@@ -17,7 +17,7 @@ from kith.config import Settings
 from kith.domain.errors import Conflict
 from kith.domain.source import Source
 from kith.storage import open_storage
-from kith.storage.ports import DataTable, Storage, VisitUnit
+from kith.storage.ports import DataTable, IdentityRow, Storage, VisitUnit
 
 Table = Literal["sources", "keys", "configuration", "profiles", "identities", "sessions", "events"]
 TABLES: tuple[Table, ...] = (
@@ -63,7 +63,7 @@ async def _source_pages(storage: Storage) -> AsyncIterator[list[Source]]:
         cursor = page.next
 
 
-async def _identity_pages(storage: Storage) -> AsyncIterator[list[tuple[str, str, str]]]:
+async def _identity_pages(storage: Storage) -> AsyncIterator[list[IdentityRow]]:
     """The identity index in key order, a page at a time."""
     after: tuple[str, str] | None = None
     while rows := await storage.tracking.identity_page(after, _PAGE):

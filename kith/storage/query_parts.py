@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from kith.domain.clock import iso, micros
-from kith.storage.ports import Document, StatsBy, StatsInterval
+from kith.storage.ports import Document, EventFilter, SessionFilter, StatsBy, StatsInterval
 
 BUCKET_MICROS: dict[StatsInterval, int] = {
     "minute": 60_000_000,
@@ -76,3 +77,37 @@ def exact_candidates(q: str) -> list[str]:
         digits = re.sub(r"\D", "", text)
         values.update({"+" + digits, digits})
     return sorted(value for value in values if value)
+
+
+Condition = tuple[str, str, Any]
+"""(column, operator, value): one `column op <placeholder>` in a WHERE clause."""
+
+
+def event_conditions(where: EventFilter) -> list[Condition]:
+    """The filters of an event list that both engines write the same way (equality on
+    indexed columns and the lower time bound); the upper bound, the cursor and the
+    tag are each engine's own (SQLite's planner needs the keyset form)."""
+    found: list[Condition] = [
+        (column, "=", value)
+        for column, value in (
+            ("profile_id", where.profile),
+            ("session_id", where.session),
+            ("type", where.type),
+            ("source_id", where.source),
+            ("status", where.status),
+        )
+        if value is not None
+    ]
+    if where.from_ is not None:
+        found.append(("time", ">=", micros(where.from_)))
+    return found
+
+
+def session_conditions(where: SessionFilter) -> list[Condition]:
+    """The filters of a session list both engines share (see `event_conditions`)."""
+    found: list[Condition] = []
+    if where.profile is not None:
+        found.append(("profile_id", "=", where.profile))
+    if where.from_ is not None:
+        found.append(("created", ">=", micros(where.from_)))
+    return found

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kith.domain.clock import micros_of_iso
-from kith.storage.ports import Delivery, Document, VisitUnit
+from kith.domain.clock import iso, micros_of_iso
+from kith.storage.ports import Delivery, Document, IdentityRow, VisitUnit
 
 Statements = list[tuple[str, list[tuple[Any, ...]]]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True, frozen=True)
@@ -22,7 +24,7 @@ class UnitSql:
     """An engine's statements, each taking the rows built below, in this order."""
 
     upsert_profile: str  # (id, doc, updated)
-    upsert_identity: str  # (kind, value, profile_id)
+    upsert_identity: str  # (kind, value, profile_id, claimed, event)
     upsert_session: str  # (id, profile_id, created, doc)
     insert_event: str  # (id, profile_id, session_id, type, source_id, time, status, [channel,] doc)
     event_channel_column: bool
@@ -31,6 +33,17 @@ class UnitSql:
     """(id, destination, event_id, profile_id, debounce, body, delay us, max age us):
     `created` is the store's clock, `next_attempt` and `expires` that plus the delays;
     a row whose (destination, debounce) is already pending is skipped."""
+
+
+def identity_row(kind: str, value: str, owner: str, claimed: Any, event: Any) -> IdentityRow:
+    """An index row as read back: `claimed` is stored as epoch microseconds."""
+    return IdentityRow(
+        str(kind),
+        str(value),
+        str(owner),
+        iso(_EPOCH + timedelta(microseconds=int(claimed))) if claimed is not None else None,
+        str(event) if event is not None else None,
+    )
 
 
 def event_row(
@@ -75,8 +88,11 @@ def unit_statements(unit: VisitUnit, sql: UnitSql, encode: Callable[[Document], 
         statements.append((sql.upsert_profile, [(profile["id"], encode(profile), updated)]))
     if unit.identities:
         # one row per key, the unit's last claim winning, as it would in order
-        latest = {(kind, value): owner for kind, value, owner in unit.identities}
-        rows = [(kind, value, owner) for (kind, value), owner in latest.items()]
+        latest = {(row[0], row[1]): IdentityRow(*row) for row in unit.identities}
+        rows = [
+            (kind, value, owner, micros_of_iso(claimed) if claimed else None, event)
+            for kind, value, owner, claimed, event in latest.values()
+        ]
         statements.append((sql.upsert_identity, rows))
     if unit.session is not None:
         session = unit.session

@@ -1,30 +1,44 @@
 """The identity step of the pipeline: claiming merge-key values, merging owners.
 
-A plan's profile gained key values in this request. Values nobody owns are
-claimed; values owned by other profiles merge those profiles into one, if the
-request holds their locks (otherwise it asks the pipeline to take them, in order,
-and rebuild). A merge that would join more than `merge_max` profile ids is
-refused, logged and answered with a warning."""
+A plan's profile gained key values in this request. The request locks the values,
+looks up their owners and, once it holds every owner's lock (otherwise it asks
+the pipeline to take them, in order, and rebuild), lets the identity rules
+(`kith.identity.decisions`) say which values it claims and which owners it joins.
+A refusal is answered with a warning, logged without the value, counted, and
+stored as a `merge-refused` event on the profile that asked, in the same unit
+of work as everything else."""
 
 from __future__ import annotations
 
 import logging
 
-from kith.domain.event import SYSTEM_PROFILE_MERGED
+from kith.domain.event import SYSTEM_MERGE_REFUSED, SYSTEM_PROFILE_MERGED
 from kith.domain.merge import merge_profiles
 from kith.domain.session import bind
-from kith.storage.ports import Document, Storage
+from kith.identity.counters import IdentityCounters
+from kith.identity.decisions import Refusal, decide_claims
+from kith.storage.ports import Document, IdentityRow, Storage
 from kith.tracking.event_records import system_event
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import Plan
+from kith.tracking.plan import MergeStep, Plan
 
 log = logging.getLogger(__name__)
 
 
+def claiming_event(profile: Document, kind: str) -> str | None:
+    """The event that last wrote the key's field: the field change log says."""
+    entry = ((profile.get("metadata") or {}).get("fields") or {}).get(kind)
+    event = entry.get("event") if isinstance(entry, dict) else None
+    return event if isinstance(event, str) else None
+
+
 class IdentityClaims:
-    def __init__(self, storage: Storage, *, merge_max: int) -> None:
+    def __init__(
+        self, storage: Storage, counters: IdentityCounters, steps: list[MergeStep] | None = None
+    ) -> None:
         self._storage = storage
-        self._merge_max = merge_max
+        self._counters = counters
+        self._steps = steps if steps is not None else []
 
     async def settle(self, plan: Plan, held: HeldLocks) -> set[str] | None:
         """Give the profile its new identity entries, merging their other owners.
@@ -35,36 +49,30 @@ class IdentityClaims:
         caller's relock releases what it is not asked for, and a plan needing
         owners A and B must not trade one lock for the other forever."""
         profile = plan.profile
-        if profile is None or not plan.claims:
+        if profile is None or not (plan.claims or plan.blocked):
             return None
-        await held.hold_keys(plan.claims)
-        owners = await self._storage.tracking.identity_owners(plan.claims)
-        others = {owner for owner in owners.values() if owner != profile["id"]}
-        if others - held.profiles:
-            return others
-        loaded = [
-            doc
-            for doc in [await self._storage.tracking.get_profile(o) for o in sorted(others)]
-            if doc
-        ]
-        combined = len({*profile["ids"], *(i for doc in loaded for i in doc.get("ids", []))})
-        if loaded and combined > self._merge_max:
-            log.warning(
-                "merge refused: it would join %d profile ids (KITH_MERGE_MAX=%d)",
-                combined,
-                self._merge_max,
+        refusals = [Refusal(kind, "blocked", None) for kind in plan.blocked]
+        if plan.claims:
+            tracking = self._storage.tracking
+            await held.hold_keys(plan.claims)
+            owners = await tracking.identity_owners(plan.claims)
+            others = {owner for owner in owners.values() if owner != profile["id"]}
+            if others - held.profiles:
+                return others
+            owned = await tracking.owned_keys([profile["id"], *sorted(others)])
+            decision = decide_claims(profile["id"], plan.claims, owners, owned, plan.rules)
+            refusals += decision.refusals
+            loaded = [doc for doc in [await tracking.get_profile(o) for o in decision.merge] if doc]
+            if loaded:
+                self._merge(plan, [profile, *loaded])
+                for step in self._steps:
+                    await step.after_merge(plan, [profile, *loaded])
+            survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
+            plan.unit.identities.extend(
+                IdentityRow(kind, value, survivor, plan.now, claiming_event(profile, kind))
+                for kind, value in decision.claimed
             )
-            plan.result.warnings.append(
-                f"Not merged: a shared identity value would join {combined} profile ids"
-                f" (more than KITH_MERGE_MAX={self._merge_max})"
-            )
-            loaded = []
-        kept = {doc["id"] for doc in loaded}
-        claims = [c for c in plan.claims if owners.get(c) in (None, profile["id"], *kept)]
-        if loaded:
-            self._merge(plan, [profile, *loaded])
-        survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
-        plan.unit.identities.extend((kind, value, survivor) for kind, value in claims)
+        self._refused(plan, refusals)
         return None
 
     def _merge(self, plan: Plan, profiles: list[Document]) -> None:
@@ -73,7 +81,7 @@ class IdentityClaims:
         unit = plan.unit
         unit.profile = outcome.profile
         unit.merged = outcome.merged_ids
-        unit.identities = [(kind, value, survivor) for kind, value, _ in unit.identities]
+        unit.identities = [row._replace(profile_id=survivor) for row in unit.identities]
         for event in unit.events:
             if event.get("profile"):
                 event["profile"] = {"id": survivor}
@@ -92,3 +100,27 @@ class IdentityClaims:
             )
         plan.result.profile_id = survivor
         plan.store = True
+        self._counters.merged()
+
+    def _refused(self, plan: Plan, refusals: list[Refusal]) -> None:
+        """Warn, log, count and record each refusal on the profile that asked (the
+        survivor, when the request merged it into an older one)."""
+        unit = plan.unit
+        asking = unit.profile["id"] if unit.profile else plan.result.profile_id
+        for refusal in refusals:
+            log.warning("merge refused: key %s, rule %s", refusal.key, refusal.rule)
+            self._counters.refuse(refusal.rule)
+            plan.result.warnings.append(refusal.warning(plan.rules))
+            if plan.save_events:
+                unit.events.append(
+                    system_event(
+                        SYSTEM_MERGE_REFUSED,
+                        refusal.properties(),
+                        now=plan.now,
+                        session=unit.session,
+                        profile_id=asking,
+                        request=plan.request,
+                    )
+                )
+        if refusals and plan.save_events:
+            plan.store = True

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kith.domain.ids import new_id
+from kith.domain.source import Source
+from kith.identity.rules import IdentityRules
 from kith.storage.ports import Document, VisitUnit
 
 
@@ -22,11 +24,13 @@ class TrackResult:
     ux: list[Document] = field(default_factory=list)
     answer: Document = field(default_factory=dict)
     """The answer's `response`: values set by sync flows."""
+    profile_document: Document | None = None
+    """The whole profile, when the payload asked for it (`options.profile: true`)."""
 
     def response(self) -> Document:
         return {
             "task": new_id(),
-            "profile": {"id": self.profile_id},
+            "profile": self.profile_document or {"id": self.profile_id},
             "session": {"id": self.session_id},
             "events": self.event_ids,
             "ux": self.ux,
@@ -34,6 +38,12 @@ class TrackResult:
             "errors": self.errors,
             "warnings": self.warnings,
         }
+
+
+class SourceLookup(Protocol):
+    """How the pipeline finds a source: from a cache (`services.sources.SourceRegistry`)."""
+
+    async def cached(self, source_id: str) -> Source | None: ...
 
 
 @dataclass(slots=True)
@@ -51,12 +61,25 @@ class Visit:
     request: Document
     profile_less: bool
     stores_events: bool
+    segments_before: list[str] = field(default_factory=list)
+    """The profile's segments as it was loaded, before this request changed it."""
+
+    def add_event(self, record: Document) -> None:
+        """Store a system event made by a step with the request's events."""
+        self.records.append((None, record))
 
 
 class VisitStep(Protocol):
     """A step of the pipeline after the event types; see `Visit`."""
 
     async def after_events(self, visit: Visit) -> None: ...
+
+
+class MergeStep(Protocol):
+    """Told about a merge while its plan can still change: `profiles` are the inputs as
+    they were, `plan.unit.profile` the merged survivor (segments, computed traits)."""
+
+    async def after_merge(self, plan: Plan, profiles: list[Document]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -72,3 +95,7 @@ class Plan:
     request: Document
     store: bool
     save_events: bool
+    rules: IdentityRules
+    """The identity rules this attempt was built with."""
+    blocked: list[str] = field(default_factory=list)
+    """Keys that gained a blocked value in this request: they claim nothing."""

@@ -9,7 +9,7 @@ from kith.domain.consent import apply_consent_update
 from kith.domain.errors import InvalidPayload
 from kith.domain.mapping import MappingContext, apply_mapping, log_changes
 from kith.domain.payload import TrackerPayload
-from kith.identity.merge_keys import IdentitySettings
+from kith.identity.rules import IdentityRules
 from kith.identity.settings import IdentitySettingsStore
 from kith.storage.ports import Document
 from kith.tracking.consent_types import ConsentTypeRegistry
@@ -29,8 +29,8 @@ class ProfileChanges:
         self.consent_types = consent_types
         self.identity = identity
 
-    async def identity_settings(self) -> IdentitySettings:
-        return await self.identity.current()
+    async def identity_rules(self) -> IdentityRules:
+        return await self.identity.rules()
 
     async def refuse_invalid(self, payload: TrackerPayload, at: list[str | int]) -> None:
         """Raise 422 if an event breaks the schema of a type in `reject` mode.

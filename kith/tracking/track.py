@@ -23,17 +23,18 @@ from kith.domain.event import (
 )
 from kith.domain.ids import new_id
 from kith.domain.payload import TrackerPayload
-from kith.domain.profile import count_visit, new_profile, touch
+from kith.domain.profile import count_visit, new_profile, touch, visible_profile
 from kith.domain.session import bind, merge_into, new_session
 from kith.domain.source import Bridge, Source
-from kith.identity.merge_keys import ID_KIND, key_values
-from kith.services.sources import SourceRegistry
-from kith.storage.ports import Document, Storage, VisitUnit
+from kith.identity.counters import IdentityCounters
+from kith.identity.merge_keys import ID_KIND
+from kith.identity.rules import KeyChanges, gained_keys
+from kith.storage.ports import Document, IdentityRow, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import Plan, TrackResult, Visit, VisitStep
+from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.updates import ProfileUpdates
@@ -47,7 +48,7 @@ def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
     return session, payload.profile.id if payload.profile else None
 
 
-def _chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
+def chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
     """Group batch positions that share a session or profile id, each group in order."""
     parent = list(range(len(keys)))
 
@@ -85,12 +86,12 @@ class Tracker:
     def __init__(
         self,
         storage: Storage,
-        sources: SourceRegistry,
+        sources: SourceLookup,
         enrichment: SessionEnrichment,
         changes: ProfileChanges,
         *,
         reject_bots: bool,
-        merge_max: int,
+        counters: IdentityCounters,
         steps: list[VisitStep] | None = None,
     ) -> None:
         self._storage = storage
@@ -98,7 +99,8 @@ class Tracker:
         self._enrichment = enrichment
         self._changes = changes
         self._reject_bots = reject_bots
-        self._claims = IdentityClaims(storage, merge_max=merge_max)
+        self.merge_steps: list[MergeStep] = []
+        self._claims = IdentityClaims(storage, counters, self.merge_steps)
         self.updates = ProfileUpdates(storage, self._claims, changes)
         self.steps: list[VisitStep] = steps if steps is not None else []
         """Run in order after the event types on every request: sync flows, live
@@ -122,6 +124,7 @@ class Tracker:
         bridge: Bridge = "rest",
         profile_less: bool = False,
         source: Source | None = None,
+        mint: str | None = None,
     ) -> TrackResult:
         if source is None:
             source = await self.source_for(payload.source.id, bridge)
@@ -142,7 +145,7 @@ class Tracker:
             minted = False
             if not profile_less:
                 given_profile = payload.profile.id if payload.profile else None
-                choice = await choose_profile(self._storage, session, given_profile, source)
+                choice = await choose_profile(self._storage, session, given_profile, source, mint)
                 profile_id, minted = choice.id, choice.minted
                 if not minted:
                     profile_id = (await held.hold_profiles([profile_id]))[profile_id]
@@ -164,6 +167,10 @@ class Tracker:
                 if wanted is None:
                     if plan.store:
                         await self._storage.tracking.commit_visit(plan.unit)
+                    if payload.option("profile", False):
+                        plan.result.profile_document = visible_profile(
+                            plan.unit.profile or plan.profile
+                        )
                     return plan.result
                 assert profile_id is not None
                 current = await held.hold_profiles({profile_id, *wanted})
@@ -190,7 +197,7 @@ class Tracker:
                     payload, info, profile_less=profile_less, source=source
                 )
 
-        await asyncio.gather(*(run(chain) for chain in _chains(keys)))
+        await asyncio.gather(*(run(chain) for chain in chains(keys)))
         return [result for result in results if result is not None]
 
     async def _build(
@@ -218,11 +225,12 @@ class Tracker:
             profile = None if minted else await self._storage.tracking.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
-                unit.identities.append((ID_KIND, profile_id, profile_id))
+                unit.identities.append(IdentityRow(ID_KIND, profile_id, profile_id, now))
                 if save_profile:
                     system.append((SYSTEM_PROFILE_CREATED, {}))
-        identity = await self._changes.identity_settings()
-        keys_before = set(key_values(profile, identity)) if profile is not None else set()
+        segments_before = list(profile.get("segments") or []) if profile is not None else []
+        rules = await self._changes.identity_rules()
+        keys_before = set(rules.key_values(profile)) if profile is not None else set()
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -242,6 +250,8 @@ class Tracker:
                 if profile_id is not None:
                     bind(session, profile_id)
             merge_into(session, payload.context, payload.properties)
+            if payload.device is not None and payload.device.id:
+                session.setdefault("device", {})["id"] = payload.device.id
             unit.session = session
         else:
             session = None
@@ -268,23 +278,36 @@ class Tracker:
         await self._changes.apply(records, mapped, session, now, result)
         if self.steps and not source.ephemeral:
             state = Visit(
-                records, mapped, session, unit, result, now, request, profile_less, save_events
+                records,
+                mapped,
+                session,
+                unit,
+                result,
+                now,
+                request,
+                profile_less,
+                save_events,
+                segments_before,
             )
             for step in self.steps:
                 await step.after_events(state)
         if save_events:
             unit.events = [record for _, record in records]
-        claims: list[tuple[str, str]] = []
+        gained = KeyChanges([], [])
         if profile is not None and save_profile:
             touch(profile, now)
             unit.profile = profile
-            claims = [key for key in key_values(profile, identity) if key not in keys_before]
+            gained = gained_keys(keys_before, profile, rules)
         else:
             unit.identities.clear()
         if source.ephemeral:
-            return Plan(unit, result, None, [], now, request, False, save_events)
+            return Plan(unit, result, None, [], now, request, False, save_events, rules)
         store = bool(unit.profile or unit.session or unit.events)
-        return Plan(unit, result, unit.profile, claims, now, request, store, save_events)
+        plan = Plan(
+            unit, result, unit.profile, gained.claims, now, request, store, save_events, rules
+        )
+        plan.blocked = gained.blocked
+        return plan
 
     async def _event_ids(
         self, payload: TrackerPayload, save_events: bool

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from kith.domain.clock import iso, utcnow
 from kith.domain.errors import Overloaded
 from kith.domain.profile import touch
-from kith.identity.merge_keys import key_values
+from kith.identity.rules import gained_keys
 from kith.storage.ports import Document, Storage, VisitUnit
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
@@ -57,8 +57,8 @@ class ProfileUpdates:
                 if profile is None:
                     return None
                 session = await tracking.get_session(session_id) if session_id else None
-                identity = await self._changes.identity_settings()
-                before = set(key_values(profile, identity))
+                rules = await self._changes.identity_rules()
+                before = set(rules.key_values(profile))
                 done = await change(profile, session)
                 if not (done.profile or done.session or done.events):
                     return profile
@@ -69,9 +69,10 @@ class ProfileUpdates:
                     session=session if done.session else None,
                     events=done.events,
                 )
-                claims = [key for key in key_values(profile, identity) if key not in before]
+                gained = gained_keys(before, profile, rules)
                 result = TrackResult(profile_id=current, session_id=session_id, event_ids=[])
-                plan = Plan(unit, result, profile, claims, now, {}, True, True)
+                plan = Plan(unit, result, profile, gained.claims, now, {}, True, True, rules)
+                plan.blocked = gained.blocked
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     await tracking.commit_visit(plan.unit)

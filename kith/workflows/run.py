@@ -51,6 +51,9 @@ class FlowRun:
     response: Document = field(default_factory=dict)
     errors: list[Document] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
+    started_profile: Document | None = None
+    """A copy of the profile as it was when the run started, taken only for flows
+    with a node that needs it (`FlowNode.snapshot`)."""
     profile_changed: bool = False
     session_changed: bool = False
 

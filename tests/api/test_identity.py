@@ -34,21 +34,50 @@ def visit(client: TestClient, session: str) -> str:
 
 def test_default_settings_and_round_trip(client: TestClient, admin: Headers) -> None:
     settings = get_json(client, admin, "/api/settings/identity")
-    assert settings == {
+    assert settings["keys"] == [
+        {"path": "data.contact.email.main", "normalise": "email", "limit": 5, "priority": 2},
+        {"path": "data.identifier.id", "normalise": "trim", "limit": 1, "priority": 1},
+        {"path": "data.contact.phone.main", "normalise": "phone", "limit": 5, "priority": 3},
+    ]
+    assert {"test@test.com", "null", "undefined", "none", "n/a", "0", "-", "unknown"} <= set(
+        settings["blocked_values"]
+    )
+    assert settings["max_profiles_per_merge"] == 10
+    assert settings["phone_region"] is None
+    settings["phone_region"] = "de"
+    settings["blocked_values"] = ["nobody@example.com"]
+    settings["keys"][1]["limit"] = 2
+    response = client.put("/api/settings/identity", json=settings, headers=admin)
+    assert response.status_code == 200, response.text
+    stored = get_json(client, admin, "/api/settings/identity")
+    assert stored == {**settings, "phone_region": "DE"}
+
+
+def test_the_old_shape_is_still_accepted(client: TestClient, admin: Headers) -> None:
+    old = {
         "merge_keys": [
-            {"path": "data.contact.email.main", "normalise": "email"},
-            {"path": "data.contact.phone.main", "normalise": "phone"},
             {"path": "data.identifier.id", "normalise": "text"},
+            {"path": "traits.card", "normalise": "text"},
         ],
         "phone_region": None,
     }
-    settings["phone_region"] = "de"
-    response = client.put("/api/settings/identity", json=settings, headers=admin)
+    response = client.put("/api/settings/identity", json=old, headers=admin)
     assert response.status_code == 200, response.text
-    assert get_json(client, admin, "/api/settings/identity")["phone_region"] == "DE"
+    assert response.json()["keys"] == [
+        {"path": "data.identifier.id", "normalise": "trim", "limit": 1, "priority": 1},
+        {"path": "traits.card", "normalise": "trim", "limit": None, "priority": 10},
+    ]
+    assert "null" in response.json()["blocked_values"]  # the defaults
+    assert get_json(client, admin, "/api/settings/identity") == response.json()
 
 
 def test_bad_settings_are_422(client: TestClient, admin: Headers) -> None:
+    response = client.put(
+        "/api/settings/identity",
+        json={"keys": [{"path": "traits.a"}, {"path": "ids"}]},
+        headers=admin,
+    )
+    assert_validation_error(response, ["body", "keys", 1, "path"])
     response = client.put(
         "/api/settings/identity",
         json={"merge_keys": [{"path": "traits.a"}, {"path": "ids"}]},
@@ -56,15 +85,17 @@ def test_bad_settings_are_422(client: TestClient, admin: Headers) -> None:
     )
     assert_validation_error(response, ["body", "merge_keys", 1, "path"])
     response = client.put(
-        "/api/settings/identity", json={"merge_keys": [], "phone_region": "XX"}, headers=admin
+        "/api/settings/identity", json={"keys": [], "phone_region": "XX"}, headers=admin
     )
     assert_validation_error(response, ["body", "phone_region"])
-    response = client.put(
-        "/api/settings/identity",
-        json={"merge_keys": [{"path": "a", "normalise": "soundex"}]},
-        headers=admin,
-    )
-    assert_validation_error(response, check_text=False)
+    for bad in (
+        {"keys": [{"path": "a", "normalise": "soundex"}]},
+        {"keys": [{"path": "a", "limit": 0}]},
+        {"max_profiles_per_merge": 1},
+        {"blocked_values": "null"},
+    ):
+        response = client.put("/api/settings/identity", json=bad, headers=admin)
+        assert_validation_error(response, check_text=False)
 
 
 def test_two_devices_one_email_become_one_profile(
@@ -162,23 +193,6 @@ def test_static_id_backend_and_anonymous_web_do_not_inflate_visits(
     assert "crm-9" in profile["ids"]
     assert profile["stats"]["visits"] == 1
     assert profile["metadata"]["time"]["visit"]["count"] == 1
-
-
-def test_a_shared_value_beyond_merge_max_is_refused(make_client: Any, admin: Headers) -> None:
-    client: TestClient = make_client(merge_max=3)
-    new_source(client, admin, "web-shop")
-    owners = []
-    warnings = []
-    for index in range(5):
-        answer = identify(client, f"s{index}", email="test@test.com")
-        owners.append(answer["profile"]["id"])
-        warnings.append(answer["warnings"])
-    assert len(set(owners[:3])) == 1  # the first three join
-    assert len(set(owners)) == 3  # the fourth and fifth stay apart
-    assert warnings[:3] == [[], [], []]
-    assert all("KITH_MERGE_MAX" in w[0] for w in warnings[3:])
-    survivor = get_profile(client, admin, owners[0])
-    assert survivor is not None and len(survivor["ids"]) == 3
 
 
 def test_a_changed_merge_key_takes_effect(

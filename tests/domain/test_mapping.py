@@ -44,6 +44,31 @@ def test_set_of_the_same_value_changes_nothing(profile: dict[str, Any]) -> None:
     assert "fields" not in profile["metadata"]
 
 
+def test_contact_details_and_identifiers_are_stored_trimmed(profile: dict[str, Any]) -> None:
+    properties = {"email": "  Ann@Example.com\t", "id": " c-1 ", "tags": [" a ", 1], "x": " y "}
+    run(
+        profile,
+        properties,
+        rule("event@properties.email", "profile@data.contact.email.main"),
+        rule("event@properties.id", "profile@data.identifier.id"),
+        rule("event@properties.tags", "profile@data.contact.tags"),
+        rule("event@properties.x", "profile@traits.x"),
+    )
+    assert profile["data"]["contact"]["email"]["main"] == "Ann@Example.com"
+    assert profile["data"]["identifier"]["id"] == "c-1"
+    assert profile["data"]["contact"]["tags"] == ["a", 1]
+    assert profile["traits"]["x"] == " y "  # elsewhere the value is kept as sent
+    # the same address with other spaces is no change
+    assert (
+        run(
+            profile,
+            {"e": "Ann@Example.com "},
+            rule("event@properties.e", "profile@data.contact.email.main"),
+        )
+        == []
+    )
+
+
 def test_a_missing_source_skips_the_rule(profile: dict[str, Any]) -> None:
     assert run(profile, {}, rule("event@properties.email", "profile@traits.mail")) == []
     assert "mail" not in profile["traits"]

@@ -110,7 +110,7 @@ def test_static_backend_and_anonymous_web_do_not_inflate_visits(server: Server) 
 
 def test_devices_identifying_at_the_same_moment_give_exactly_one_profile(server: Server) -> None:
     create_source(server)
-    devices = [f"device-{uuid.uuid4()}" for _ in range(8)]  # KITH_MERGE_MAX is 10
+    devices = [f"device-{uuid.uuid4()}" for _ in range(12)]  # more ids than one merge joins
     for device in devices:  # every device has its own anonymous profile first
         post(server, body(device, page_view()))
     email = f"{uuid.uuid4()}@example.com"
@@ -141,23 +141,37 @@ def test_an_old_id_keeps_resolving_in_track_after_the_merge(server: Server) -> N
     assert profile_of(server, first)["stats"]["visits"] == 3
 
 
-def chain_storm(server: Server, send: Any) -> None:
-    """Three groups of three devices (one e-mail, one phone, one customer id) and two
-    events bridging them (e-mail + phone, phone + id), all sent at once."""
+def chain_person(per_key: int = 3) -> tuple[list[str], list[Json]]:
+    """One person's devices and payloads: `per_key` devices identifying by e-mail,
+    as many by phone, as many by customer id, and two events bridging them
+    (e-mail + phone, phone + id)."""
     email, cid = f"{uuid.uuid4().hex}@example.com", uuid.uuid4().hex
-    phone = f"+1 650 253 {random.randint(1000, 9999)}"
-    devices = [str(uuid.uuid4()) for _ in range(9)]
-    keys = [{"email": email}] * 3 + [{"phone": phone}] * 3 + [{"id": cid}] * 3
+    phone = f"+1 650 {random.randint(200, 999)} {random.randint(1000, 9999)}"
+    devices = [str(uuid.uuid4()) for _ in range(3 * per_key)]
+    keys = [{"email": email}] * per_key + [{"phone": phone}] * per_key + [{"id": cid}] * per_key
     payloads = [body(d, [*identify(**k), *page_view()]) for d, k in zip(devices, keys, strict=True)]
     payloads += [body(devices[0], identify(email=email, phone=phone)),
-                 body(devices[6], identify(phone=phone, id=cid))]  # fmt: skip
-    random.shuffle(payloads)
-    send(payloads)
+                 body(devices[per_key], identify(phone=phone, id=cid))]  # fmt: skip
+    return devices, payloads
+
+
+def assert_one_person(server: Server, devices: list[str]) -> None:
     survivors = {profile_of(server, session_profile(server, device))["id"] for device in devices}
     assert len(survivors) == 1, survivors
     profile = profile_of(server, survivors.pop())
-    assert profile["stats"]["visits"] == 9 and profile["stats"]["views"] == 9
-    assert len(profile["ids"]) == 9
+    assert profile["stats"]["visits"] == len(devices)
+    assert profile["stats"]["views"] == len(devices)
+    assert len(profile["ids"]) == len(devices)
+
+
+def chain_storm(server: Server, send: Any, *, people: int = 1, per_key: int = 3) -> None:
+    """Every device of `people` people identifying at once, in random order."""
+    persons = [chain_person(per_key) for _ in range(people)]
+    payloads = [p for _, person_payloads in persons for p in person_payloads]
+    random.shuffle(payloads)
+    send(payloads)
+    for devices, _ in persons:
+        assert_one_person(server, devices)
 
 
 def session_profile(server: Server, session_id: str) -> str:
@@ -177,3 +191,4 @@ def test_chains_of_keys_merged_at_the_same_moment_give_one_profile(server: Serve
 
     for _ in range(12):
         chain_storm(server, send)
+    chain_storm(server, send, people=3, per_key=4)  # 12 devices each, three people at once

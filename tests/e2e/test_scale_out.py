@@ -177,3 +177,51 @@ def test_chains_of_keys_merged_through_both_processes_give_one_profile(
     create_source_through(*pair)
     for _ in range(5):
         chain_storm(pair[0], lambda payloads: asyncio.run(spread(pair, payloads)))
+
+
+def test_storms_of_many_people_through_both_processes_give_one_profile_each(
+    pair: tuple[Server, Server],
+) -> None:
+    """Four people with twelve devices each (more than the old lifetime cap of ten ids),
+    their keys chained, all identifying at once over both processes."""
+    create_source_through(*pair)
+    for _ in range(3):
+        chain_storm(
+            pair[1], lambda payloads: asyncio.run(spread(pair, payloads)), people=4, per_key=4
+        )
+
+
+def test_a_back_office_merge_and_collector_merges_over_both_processes(
+    pair: tuple[Server, Server],
+) -> None:
+    """A back-office merge on one process while the collector merges the same people on
+    both: the same advisory locks, so one profile and no deadlock."""
+    first, second = pair
+    create_source_through(first, second)
+    emails = [f"{uuid.uuid4().hex}@example.com" for _ in range(4)]
+    people = [
+        asyncio.run(spread(pair, [body(str(uuid.uuid4()), [identify(e)])]))[0]["profile"]["id"]
+        for e in emails
+    ]
+    devices = [str(uuid.uuid4()) for _ in range(8)]
+    storm = [body(d, [identify(emails[n % 4])]) for n, d in enumerate(devices)]
+    storm += [body(devices[0], [identify(emails[1])]), body(devices[2], [identify(emails[3])])]
+
+    async def together() -> list[int]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            merge = client.post(
+                f"{second.url}/api/profiles/{people[0]}/merge",
+                json={"ids": [people[2]]},
+                headers=second.admin,
+            )
+            answers = await asyncio.gather(merge, spread(pair, storm))
+        return [answers[0].status_code]
+
+    assert asyncio.run(together()) == [200]
+    survivors = {profile_of(first, p)["id"] for p in people}
+    assert len(survivors) == 1
+    assert len(profile_of(second, survivors.pop())["ids"]) == 4 + len(devices)
+
+
+def identify(email: str) -> Json:
+    return {"type": "identify", "properties": {"email": email}}

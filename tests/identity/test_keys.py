@@ -6,10 +6,12 @@ import pytest
 
 from kith.domain.profile import new_profile
 from kith.identity.merge_keys import (
+    DEFAULT_BLOCKED_VALUES,
     IdentitySettings,
-    MergeKey,
+    KeyRule,
     key_values,
     normalise_value,
+    settings_from_document,
     validate_settings,
 )
 
@@ -38,10 +40,10 @@ def test_phone_e164(raw: str, region: str | None, expected: str | None) -> None:
 
 
 def test_text_is_trimmed_and_non_scalars_are_not_keys() -> None:
-    assert normalise_value("  C-42 ", "text") == "C-42"
-    assert normalise_value(42, "text") == "42"
-    assert normalise_value({"a": 1}, "text") is None
-    assert normalise_value(True, "text") is None
+    assert normalise_value("  C-42 ", "trim") == "C-42"
+    assert normalise_value(42, "trim") == "42"
+    assert normalise_value({"a": 1}, "trim") is None
+    assert normalise_value(True, "trim") is None
 
 
 def test_default_keys_of_a_profile() -> None:
@@ -51,15 +53,15 @@ def test_default_keys_of_a_profile() -> None:
     profile["data"]["identifier"]["id"] = "crm-7"
     assert key_values(profile, IdentitySettings()) == [
         ("data.contact.email.main", "ann@example.com"),
-        ("data.contact.phone.main", "+442079460958"),
         ("data.identifier.id", "crm-7"),
+        ("data.contact.phone.main", "+442079460958"),
     ]
 
 
 def test_a_list_gives_one_entry_per_item() -> None:
     profile = new_profile("p1", "2026-01-01T00:00:00Z")
     profile["traits"]["emails"] = ["a@x.io", "B@x.io"]
-    settings = IdentitySettings(merge_keys=[MergeKey(path="traits.emails", normalise="email")])
+    settings = IdentitySettings(keys=[KeyRule(path="traits.emails", normalise="email")])
     assert key_values(profile, settings) == [
         ("traits.emails", "a@x.io"),
         ("traits.emails", "b@x.io"),
@@ -68,19 +70,64 @@ def test_a_list_gives_one_entry_per_item() -> None:
 
 def test_settings_problems_are_located() -> None:
     settings = IdentitySettings(
-        merge_keys=[
-            MergeKey(path="traits.a"),
-            MergeKey(path="traits.a"),
-            MergeKey(path="ids"),
-            MergeKey(path="event@properties.x"),
-            MergeKey(path="a..b"),
+        keys=[
+            KeyRule(path="traits.a"),
+            KeyRule(path="traits.a"),
+            KeyRule(path="ids"),
+            KeyRule(path="event@properties.x"),
+            KeyRule(path="a..b"),
+            KeyRule(path="traits.b", limit=0),
         ],
+        max_profiles_per_merge=1,
         phone_region="XX",
     )
     locations = [loc for loc, _ in validate_settings(settings)]
-    assert ("merge_keys", 1, "path") in locations
-    assert ("merge_keys", 2, "path") in locations
-    assert ("merge_keys", 3, "path") in locations
-    assert ("merge_keys", 4, "path") in locations
+    assert ("keys", 1, "path") in locations
+    assert ("keys", 2, "path") in locations
+    assert ("keys", 3, "path") in locations
+    assert ("keys", 4, "path") in locations
+    assert ("keys", 5, "limit") in locations
+    assert ("max_profiles_per_merge",) in locations
     assert ("phone_region",) in locations
     assert validate_settings(IdentitySettings()) == []
+
+
+def test_the_default_rules() -> None:
+    rules = {(k.path, k.normalise, k.limit, k.priority) for k in IdentitySettings().keys}
+    assert rules == {
+        ("data.contact.email.main", "email", 5, 2),
+        ("data.identifier.id", "trim", 1, 1),
+        ("data.contact.phone.main", "phone", 5, 3),
+    }
+    blocked = IdentitySettings().blocked_values
+    assert {"test@test.com", "null", "undefined", "none", "n/a", "0", "-", "unknown"} <= set(
+        blocked
+    )
+    assert blocked == list(DEFAULT_BLOCKED_VALUES)
+    assert IdentitySettings().max_profiles_per_merge == 10
+
+
+def test_the_old_shape_is_converted() -> None:
+    old = {
+        "id": "identity",
+        "merge_keys": [
+            {"path": "data.identifier.id", "normalise": "text"},
+            {"path": "traits.card", "normalise": "text"},
+            {"path": "data.contact.email.main", "normalise": "email"},
+        ],
+        "phone_region": "DE",
+    }
+    settings = settings_from_document(old)
+    assert settings.keys == [
+        KeyRule(path="data.identifier.id", normalise="trim", limit=1, priority=1),
+        KeyRule(path="traits.card", normalise="trim", limit=None, priority=10),
+        KeyRule(path="data.contact.email.main", normalise="email", limit=5, priority=2),
+    ]
+    assert settings.phone_region == "DE"
+    assert settings.blocked_values == list(DEFAULT_BLOCKED_VALUES)
+    assert settings_from_document({}) == IdentitySettings()
+    # today's shape accepts the old normaliser name too
+    today = {"keys": [{"path": "traits.card", "normalise": "text", "limit": 2}]}
+    assert settings_from_document(today).keys == [
+        KeyRule(path="traits.card", normalise="trim", limit=2)
+    ]

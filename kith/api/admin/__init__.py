@@ -15,7 +15,9 @@ from kith.api.admin import (
     jobs,
     keys,
     profiles,
+    redirects,
     rules,
+    segments,
     sessions,
     sources,
 )
@@ -36,4 +38,6 @@ def admin_router() -> APIRouter:
     router.include_router(rules.router)
     router.include_router(flows.router)
     router.include_router(destinations.router)
+    router.include_router(segments.router)
+    router.include_router(redirects.router)
     return router

@@ -1,55 +1,139 @@
-"""Identity settings: which profile fields are merge keys."""
+"""Identity: the rules (merge keys, limits, blocked values), a person's identity
+index, and back-office merges."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any, Literal
+
 import msgspec
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kith.api.admin.data import Id, envelope
+from kith.api.admin.paging import Cursor, Limit, ListPage
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
-from kith.identity.merge_keys import IdentitySettings, MergeKey, Normaliser
+from kith.domain.document import Document
+from kith.identity.merge_keys import DEFAULT_PRIORITY, IdentitySettings
 
-router = APIRouter(prefix="/settings/identity", tags=["identity"])
+router = APIRouter(tags=["identity"])
+
+NormaliserName = Literal["email", "phone", "trim", "text"]
+"""`text` is the old name of `trim`, still accepted."""
+Value = Annotated[str, StringConstraints(max_length=512)]
 
 
-class MergeKeyModel(BaseModel):
+class KeyRuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(..., min_length=1, max_length=512, description="A profile path")
-    normalise: Normaliser = "text"
+    normalise: NormaliserName = "trim"
+    limit: int | None = Field(
+        None, ge=1, le=100_000, description="Most values one profile may own; null: no limit"
+    )
+    priority: int = Field(DEFAULT_PRIORITY, ge=0, le=1_000_000, description="Lower wins")
 
 
-class IdentitySettingsModel(BaseModel):
+class LegacyKeyModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(..., min_length=1, max_length=512)
+    normalise: NormaliserName = "trim"
+
+
+class IdentitySettingsIn(BaseModel):
+    """Today's shape, or the old one (`merge_keys` instead of `keys`, converted)."""
+
     model_config = ConfigDict(extra="ignore")
 
-    merge_keys: list[MergeKeyModel] = Field(..., max_length=50)
+    keys: list[KeyRuleModel] | None = Field(None, max_length=50)
+    merge_keys: list[LegacyKeyModel] | None = Field(
+        None, max_length=50, description="Deprecated: the old shape of `keys`, without rules"
+    )
+    blocked_values: list[Value] | None = Field(
+        None, max_length=1000, description="Omitted: the defaults; [] blocks nothing"
+    )
+    max_profiles_per_merge: int = Field(10, ge=2, le=1000)
     phone_region: str | None = Field(None, min_length=2, max_length=2)
 
 
-def out(settings: IdentitySettings) -> IdentitySettingsModel:
-    return IdentitySettingsModel.model_validate(msgspec.to_builtins(settings))
+class KeyRuleOut(BaseModel):
+    path: str
+    normalise: Literal["email", "phone", "trim"]
+    limit: int | None
+    priority: int
+
+
+class IdentitySettingsOut(BaseModel):
+    keys: list[KeyRuleOut]
+    blocked_values: list[str]
+    max_profiles_per_merge: int
+    phone_region: str | None
+
+
+class MergeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
+        ..., min_length=1, max_length=1000
+    )
+
+
+class MergeAnswer(BaseModel):
+    id: str
+    """The survivor."""
+    merged: list[str]
+
+
+def out(settings: IdentitySettings) -> IdentitySettingsOut:
+    return IdentitySettingsOut.model_validate(msgspec.to_builtins(settings))
 
 
 @router.get(
-    "",
-    response_model=IdentitySettingsModel,
+    "/settings/identity",
+    response_model=IdentitySettingsOut,
     dependencies=[Depends(require(Permission.config_read))],
 )
-async def get_identity_settings(request: Request) -> IdentitySettingsModel:
+async def get_identity_settings(request: Request) -> IdentitySettingsOut:
     return out(await services_of(request).identity.current())
 
 
 @router.put(
-    "",
-    response_model=IdentitySettingsModel,
+    "/settings/identity",
+    response_model=IdentitySettingsOut,
     dependencies=[Depends(require(Permission.config_write))],
 )
-async def put_identity_settings(
-    body: IdentitySettingsModel, request: Request
-) -> IdentitySettingsModel:
-    settings = IdentitySettings(
-        merge_keys=[MergeKey(path=k.path.strip(), normalise=k.normalise) for k in body.merge_keys],
-        phone_region=body.phone_region.upper() if body.phone_region else None,
-    )
-    return out(await services_of(request).identity.replace(settings))
+async def put_identity_settings(body: IdentitySettingsIn, request: Request) -> IdentitySettingsOut:
+    document: dict[str, Any] = body.model_dump(exclude_none=True)
+    return out(await services_of(request).identity.replace(document))
+
+
+@router.get(
+    "/profiles/{profile_id}/identities",
+    response_model=ListPage[dict[str, Any]],
+    dependencies=[Depends(require(Permission.data_read))],
+)
+async def profile_identities(
+    profile_id: Id, request: Request, cursor: Cursor = None, limit: Limit = 50
+) -> ListPage[Document]:
+    """Every id and merge-key value that resolves to the person (`kind` is `id` or the
+    key's path), with when (`claimed`) and by which event (`event`) it was claimed."""
+    page = await services_of(request).identities.identities(profile_id, cursor, limit)
+    return envelope(page)
+
+
+@router.post(
+    "/profiles/{profile_id}/merge",
+    response_model=MergeAnswer,
+    dependencies=[Depends(require(Permission.config_write))],
+)
+async def merge_profiles(profile_id: Id, body: MergeRequest, request: Request) -> MergeAnswer:
+    """Merge the profiles `ids` name into this one, under the same identity rules and
+    locks as a merge the collector finds. All or nothing: 409 when a rule refuses
+    (the `merge-refused` events are stored). The oldest profile survives.
+
+    Needs `config:write` (admin, developer): whoever sets the identity rules may
+    apply them by hand; a merge keeps every value (conflicts in
+    `aux.merge_conflicts`), so it is not an erasure."""
+    result = await services_of(request).identities.merge(profile_id, body.ids)
+    return MergeAnswer(id=str(result.profile["id"]), merged=result.merged)

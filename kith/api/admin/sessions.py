@@ -21,14 +21,23 @@ router = APIRouter(tags=["data"], dependencies=[Depends(require(Permission.data_
 async def list_sessions(
     request: Request,
     profile: Annotated[str | None, Query(max_length=256)] = None,
+    device: Annotated[
+        str | None, Query(max_length=256, description="The payload's device.id")
+    ] = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: Annotated[datetime | None, Query()] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ListPage[Document]:
-    """Sessions newest first (by start time), of one profile and/or started in [from, to)."""
+    """Sessions newest first (by start time), of one profile, one device (the payload's
+    `device.id`) and/or started in [from, to)."""
     start, end = time_range(from_, to)
-    where = SessionFilter(profile.strip() if profile is not None else None, start, end)
+    where = SessionFilter(
+        profile.strip() if profile is not None else None,
+        start,
+        end,
+        device.strip() if device is not None else None,
+    )
     return envelope(await services_of(request).records.sessions(where, cursor, limit))
 
 

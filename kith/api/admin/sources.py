@@ -52,9 +52,15 @@ class SourceFields(BaseModel):
     rate_limit: RateLimitFields | None = Field(
         None, description="Per-source token bucket (429 above it); null: no limit."
     )
+    async_: bool = Field(
+        False,
+        alias="async",
+        description="Async storage by default: payloads are acknowledged once logged and"
+        " processed moments later (a payload's own `options.async` decides for it).",
+    )
 
     def to_source(self, source_id: str) -> Source:
-        return msgspec.convert({**self.model_dump(), "id": source_id}, Source)
+        return msgspec.convert({**self.model_dump(by_alias=True), "id": source_id}, Source)
 
 
 class SourceCreate(SourceFields):

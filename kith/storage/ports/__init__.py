@@ -31,10 +31,18 @@ from kith.storage.ports.deliveries import (
 )
 from kith.storage.ports.erasure import DataTable, Erased, ErasureStore
 from kith.storage.ports.feed import START, FeedEntry, FeedPosition, FeedStore
+from kith.storage.ports.ingest import INGEST_CONSUMER, IngestLog
 from kith.storage.ports.jobs import Job, JobStatus, JobStore
 from kith.storage.ports.migrations import Migrations
+from kith.storage.ports.profiles import ProfileScan
 from kith.storage.ports.sources import SourceStore
-from kith.storage.ports.tracking import Locks, TrackingStore, VisitUnit, WriterStats
+from kith.storage.ports.tracking import (
+    IdentityRow,
+    Locks,
+    TrackingStore,
+    VisitUnit,
+    WriterStats,
+)
 
 ConfigListener = Callable[[str, str], None]
 """Called with (kind, key) when another process changed configuration."""
@@ -63,6 +71,10 @@ class Storage(Protocol):
     def jobs(self) -> JobStore: ...
     @property
     def deliveries(self) -> DeliveryStore: ...
+    @property
+    def profiles(self) -> ProfileScan: ...
+    @property
+    def ingest(self) -> IngestLog: ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -80,6 +92,7 @@ class Storage(Protocol):
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "INGEST_CONSUMER",
     "START",
     "ApiKeyStore",
     "ConfigListener",
@@ -97,6 +110,8 @@ __all__ = [
     "FeedEntry",
     "FeedPosition",
     "FeedStore",
+    "IdentityRow",
+    "IngestLog",
     "Job",
     "JobStatus",
     "JobStore",
@@ -105,6 +120,7 @@ __all__ = [
     "Outcome",
     "Page",
     "ProfileQuery",
+    "ProfileScan",
     "SessionFilter",
     "SourceStore",
     "StatsBy",

@@ -41,6 +41,8 @@ class SessionFilter:
     profile: str | None = None
     from_: datetime | None = None
     to: datetime | None = None
+    device: str | None = None
+    """The browser's device id (`device.id` of the payload)."""
 
 
 class DataReads(Protocol):

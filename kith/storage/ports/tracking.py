@@ -5,10 +5,24 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from kith.storage.ports.common import Document
 from kith.storage.ports.deliveries import Delivery
+
+
+class IdentityRow(NamedTuple):
+    """One entry of the identity index: a key value or an id, and who owns it."""
+
+    kind: str
+    """`id` for profile ids, else the merge key's dotted path."""
+    value: str
+    profile_id: str
+    claimed: str | None = None
+    """When the entry was first claimed (ISO time); None for entries from before it
+    was recorded. A merge moves an entry to the survivor and keeps this."""
+    event: str | None = None
+    """The event whose data claimed it; None for ids and entries without one."""
 
 
 @dataclass(slots=True)
@@ -18,8 +32,9 @@ class VisitUnit:
     profile: Document | None = None
     session: Document | None = None
     events: list[Document] = field(default_factory=list)
-    identities: list[tuple[str, str, str]] = field(default_factory=list)
-    """(kind, value, profile id) rows of the identity index to upsert."""
+    identities: list[IdentityRow] = field(default_factory=list)
+    """Rows of the identity index to upsert; an entry already there keeps its
+    `claimed` and `event` and only changes owner."""
     merged: list[str] = field(default_factory=list)
     """Ids of profiles merged into `profile` by this unit: they are deleted, and their
     identity entries, sessions and events move to `profile`."""
@@ -48,8 +63,16 @@ class TrackingStore(Protocol):
     async def identity_owners(
         self, entries: list[tuple[str, str]]
     ) -> dict[tuple[str, str], str]: ...
-    async def identity_page(
-        self, after: tuple[str, str] | None, limit: int
-    ) -> list[tuple[str, str, str]]:
-        """(kind, value, profile id) rows of the identity index in key order, for copying."""
+    async def identity_page(self, after: tuple[str, str] | None, limit: int) -> list[IdentityRow]:
+        """Rows of the identity index in key order, for copying."""
+        ...
+
+    async def owned_keys(self, profile_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        """The merge-key entries (kind, value), not ids, that each profile owns."""
+        ...
+
+    async def profile_identities(
+        self, profile_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[IdentityRow]:
+        """Everything in the index that resolves to the profile, ids too, in key order."""
         ...

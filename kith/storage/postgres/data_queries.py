@@ -41,7 +41,12 @@ from kith.storage.ports import (
 
 # shared with the embedded engine on purpose: the bucket widths and the spellings
 # an exact identity may be stored under must not drift between the two stores
-from kith.storage.query_parts import Buckets, exact_candidates
+from kith.storage.query_parts import (
+    Buckets,
+    event_conditions,
+    exact_candidates,
+    session_conditions,
+)
 
 Row = tuple[Any, Any, Document]
 """(sort key, tie-break, document): what the engine turns into a page and a cursor."""
@@ -110,17 +115,7 @@ async def list_events(
 ) -> list[Row]:
     """(time, seq, doc) newest first."""
     p = _Params()
-    for column, value in (
-        ("profile_id", where.profile),
-        ("session_id", where.session),
-        ("type", where.type),
-        ("source_id", where.source),
-        ("status", where.status),
-    ):
-        if value is not None:
-            p.clauses.append(f"{column} = {p(value)}")
-    if where.from_ is not None:
-        p.clauses.append(f"time >= {p(micros(where.from_))}")
+    p.clauses += [f"{column} {op} {p(value)}" for column, op, value in event_conditions(where)]
     if where.to is not None:
         p.clauses.append(f"time < {p(micros(where.to))}")
     if where.tag is not None:
@@ -179,10 +174,9 @@ async def list_sessions(
 ) -> list[Row]:
     """(created, id, doc) newest first."""
     p = _Params()
-    if where.profile is not None:
-        p.clauses.append(f"profile_id = {p(where.profile)}")
-    if where.from_ is not None:
-        p.clauses.append(f"created >= {p(micros(where.from_))}")
+    p.clauses += [f"{column} {op} {p(value)}" for column, op, value in session_conditions(where)]
+    if where.device is not None:
+        p.clauses.append(f"doc #>> '{{device,id}}' = {p(where.device)}")
     if where.to is not None:
         p.clauses.append(f"created < {p(micros(where.to))}")
     if after is not None:

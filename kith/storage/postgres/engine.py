@@ -29,8 +29,10 @@ from kith.storage.postgres.data import PgData
 from kith.storage.postgres.deliveries import PgDeliveries
 from kith.storage.postgres.erasure import PgErasure
 from kith.storage.postgres.feed import PgFeed
+from kith.storage.postgres.ingest import PgIngest
 from kith.storage.postgres.jobs import PgJobs
 from kith.storage.postgres.locks import AdvisoryLocks
+from kith.storage.postgres.profiles import PgProfiles
 from kith.storage.postgres.schema import ensure_partitions
 from kith.storage.postgres.sources import PgSources
 from kith.storage.postgres.tracking import PgTracking
@@ -82,6 +84,8 @@ class PostgresStorage:
         self.feed = PgFeed(self.core)
         self.jobs = PgJobs(self.core)
         self.deliveries = PgDeliveries(self.core)
+        self.ingest = PgIngest(self.core)
+        self.profiles = PgProfiles(self.core)
 
     async def start(self) -> None:
         await migrate_database(self.url)

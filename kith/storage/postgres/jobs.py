@@ -53,6 +53,12 @@ class PgJobs:
         row = await self._core.pool.fetchrow(f"SELECT {_COLUMNS} FROM jobs WHERE id = $1", job_id)
         return _job(row) if row else None
 
+    async def latest(self, key: str) -> Job | None:
+        row = await self._core.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM jobs WHERE key = $1 ORDER BY created DESC LIMIT 1", key
+        )
+        return _job(row) if row else None
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         after = decode_cursor(cursor, 2) if cursor else None
         clauses: list[str] = []

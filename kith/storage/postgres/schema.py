@@ -68,6 +68,19 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_created ON jobs (created, id)",
         "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
     ],
+    # the identity index remembers when each entry was claimed (epoch microseconds)
+    # and by which event (null for ids); entries from before stay null
+    [
+        "ALTER TABLE identities ADD COLUMN claimed bigint, ADD COLUMN event text",
+    ],
+    # async storage: payloads acknowledged before they are processed (`ingest`)
+    [
+        """CREATE TABLE ingest (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
+            txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            doc jsonb NOT NULL,
+            PRIMARY KEY (txid, seq))""",
+    ],
     # the delivery queue (kith/destinations): times in epoch microseconds by the
     # database's clock; a claimed delivery's `next_attempt` is the end of its lease
     [

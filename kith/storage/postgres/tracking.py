@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from kith.storage.ports import Document, VisitUnit
+from kith.storage.ports import Document, IdentityRow, VisitUnit
 from kith.storage.postgres.core import PgCore
 from kith.storage.postgres.deliveries import INSERT_DELIVERY
 from kith.storage.postgres.writer import Statements
-from kith.storage.rows import UnitSql, unit_statements
+from kith.storage.rows import UnitSql, identity_row, unit_statements
 
 _SQL = UnitSql(
     upsert_profile=(
@@ -17,8 +17,11 @@ _SQL = UnitSql(
         " version = profiles.version + 1, updated = excluded.updated"
     ),
     upsert_identity=(
-        "INSERT INTO identities (kind, value, profile_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id"
+        "INSERT INTO identities (kind, value, profile_id, claimed, event)"
+        " VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id,"
+        " claimed = coalesce(identities.claimed, excluded.claimed),"
+        " event = coalesce(identities.event, excluded.event)"
     ),
     upsert_session=(
         "INSERT INTO sessions (id, profile_id, created, doc) VALUES ($1, $2, $3, $4)"
@@ -123,14 +126,38 @@ class PgTracking:
         )
         return {(str(r[0]), str(r[1])): str(r[2]) for r in rows}
 
-    async def identity_page(
-        self, after: tuple[str, str] | None, limit: int
-    ) -> list[tuple[str, str, str]]:
+    async def identity_page(self, after: tuple[str, str] | None, limit: int) -> list[IdentityRow]:
         start = after or ("", "")
         rows = await self._core.pool.fetch(
-            "SELECT kind, value, profile_id FROM identities WHERE (kind, value) > ($1, $2)"
-            " ORDER BY kind, value LIMIT $3",
+            "SELECT kind, value, profile_id, claimed, event FROM identities"
+            " WHERE (kind, value) > ($1, $2) ORDER BY kind, value LIMIT $3",
             *start,
             limit,
         )
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+        return [identity_row(*row) for row in rows]
+
+    async def owned_keys(self, profile_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        owned: dict[str, list[tuple[str, str]]] = {pid: [] for pid in profile_ids}
+        if not owned:
+            return owned
+        rows = await self._core.pool.fetch(
+            "SELECT profile_id, kind, value FROM identities"
+            " WHERE profile_id = ANY($1::text[]) AND kind <> 'id'",
+            list(owned),
+        )
+        for profile_id, kind, value in rows:
+            owned[str(profile_id)].append((str(kind), str(value)))
+        return owned
+
+    async def profile_identities(
+        self, profile_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[IdentityRow]:
+        start = after or ("", "")
+        rows = await self._core.pool.fetch(
+            "SELECT kind, value, profile_id, claimed, event FROM identities"
+            " WHERE profile_id = $1 AND (kind, value) > ($2, $3) ORDER BY kind, value LIMIT $4",
+            profile_id,
+            *start,
+            limit,
+        )
+        return [identity_row(*row) for row in rows]

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from kith.domain.errors import Overloaded
+from kith.storage.outcomes import settle
 
 log = logging.getLogger(__name__)
 Work = Callable[[asyncpg.Connection], Awaitable[Any]]
@@ -115,13 +116,7 @@ class PgGroupCommitWriter:
             self.commits += 1
             for listener in self._listeners:
                 listener()
-        for job, error, value in outcomes:
-            if job.future.done():
-                continue
-            if error is not None:
-                job.future.set_exception(error)
-            else:
-                job.future.set_result(value)
+        settle(outcomes)
 
     async def _run_rows(
         self, conn: asyncpg.Connection, jobs: list[_Job]

@@ -31,7 +31,12 @@ from kith.storage.ports import (
     StatsBy,
     StatsInterval,
 )
-from kith.storage.query_parts import Buckets, exact_candidates
+from kith.storage.query_parts import (
+    Buckets,
+    event_conditions,
+    exact_candidates,
+    session_conditions,
+)
 
 _STATS_COLUMN: dict[StatsBy, str] = {"type": "type", "source": "source_id", "channel": "channel"}
 _STATS_INDEX: dict[StatsBy, str] = {
@@ -89,21 +94,9 @@ def keyset(
 
 # events ----------------------------------------------------------------------------
 def event_where(where: EventFilter, after: list[Any] | None) -> Where:
-    clauses: list[str] = []
-    args: list[Any] = []
-    for column, value in (
-        ("profile_id", where.profile),
-        ("session_id", where.session),
-        ("type", where.type),
-        ("source_id", where.source),
-        ("status", where.status),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    if where.from_ is not None:
-        clauses.append("time >= ?")
-        args.append(micros(where.from_))
+    shared = event_conditions(where)
+    clauses = [f"{column} {op} ?" for column, op, _ in shared]
+    args: list[Any] = [value for _, _, value in shared]
     page = keyset("time", "seq", micros(where.to) if where.to else None, after)
     clauses += page.clauses
     args += page.args
@@ -179,14 +172,12 @@ def list_sessions(
     conn: sqlite3.Connection, where: SessionFilter, after: list[Any] | None, limit: int
 ) -> list[Row]:
     """(created, id, doc) newest first."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    if where.profile is not None:
-        clauses.append("profile_id = ?")
-        args.append(where.profile)
-    if where.from_ is not None:
-        clauses.append("created >= ?")
-        args.append(micros(where.from_))
+    shared = session_conditions(where)
+    clauses = [f"{column} {op} ?" for column, op, _ in shared]
+    args: list[Any] = [value for _, _, value in shared]
+    if where.device is not None:
+        clauses.append("json_extract(doc, '$.device.id') = ?")
+        args.append(where.device)
     page = keyset("created", "id", micros(where.to) if where.to else None, after)
     cond = Where(clauses + page.clauses, args + page.args)
     sql = (

@@ -19,7 +19,9 @@ from kith.storage.sqlite.data import SQLiteData
 from kith.storage.sqlite.deliveries import SQLiteDeliveries
 from kith.storage.sqlite.erasure import SQLiteErasure
 from kith.storage.sqlite.feed import SQLiteFeed
+from kith.storage.sqlite.ingest import SQLiteIngest
 from kith.storage.sqlite.jobs import SQLiteJobs
+from kith.storage.sqlite.profiles import SQLiteProfiles
 from kith.storage.sqlite.sources import SQLiteSources
 from kith.storage.sqlite.tracking import SQLiteTracking
 
@@ -65,6 +67,8 @@ class SQLiteStorage:
         self.feed = SQLiteFeed(self.core)
         self.jobs = SQLiteJobs(self.core)
         self.deliveries = SQLiteDeliveries(self.core)
+        self.ingest = SQLiteIngest(self.core)
+        self.profiles = SQLiteProfiles(self.core)
 
     async def start(self) -> None:
         self.core.open()

@@ -71,6 +71,12 @@ class SQLiteJobs:
         ).fetchone()
         return _job(row) if row else None
 
+    async def latest(self, key: str) -> Job | None:
+        row = self._core.hot.execute(
+            f"SELECT {_COLUMNS} FROM jobs WHERE key = ? ORDER BY created DESC LIMIT 1", (key,)
+        ).fetchone()
+        return _job(row) if row else None
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         after = decode_cursor(cursor, 2) if cursor else None
 
@@ -96,15 +102,17 @@ class SQLiteJobs:
     async def claim(self, owner: str, kinds: list[str], lease: float) -> Job | None:
         if not kinds:
             return None
+        marks = ",".join("?" * len(kinds))
+        claimable = (
+            f"SELECT {_COLUMNS} FROM jobs WHERE kind IN ({marks}) AND (status = 'queued'"
+            " OR (status = 'running' AND lease_until < ?)) ORDER BY created, id LIMIT 1"
+        )
+        # looked for on the read connection first: an idle poll writes nothing
+        if self._core.hot.execute(claimable, (*kinds, time.time())).fetchone() is None:
+            return None
 
         def work(conn: sqlite3.Connection) -> Job | None:
-            now = time.time()
-            marks = ",".join("?" * len(kinds))
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM jobs WHERE kind IN ({marks}) AND (status = 'queued'"
-                " OR (status = 'running' AND lease_until < ?)) ORDER BY created, id LIMIT 1",
-                (*kinds, now),
-            ).fetchone()
+            row = conn.execute(claimable, (*kinds, time.time())).fetchone()
             return None if row is None else _start(conn, row, owner, lease)
 
         return await self._core.writer.submit(work)

@@ -124,6 +124,19 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX jobs_created ON jobs (created, id)",
         "CREATE INDEX jobs_key ON jobs (key) WHERE key IS NOT NULL",
     ],
+    # the identity index remembers when each entry was claimed (epoch microseconds)
+    # and by which event (null for ids); entries from before stay null
+    [
+        "ALTER TABLE identities ADD COLUMN claimed INTEGER",
+        "ALTER TABLE identities ADD COLUMN event TEXT",
+    ],
+    # async storage: payloads acknowledged before they are processed (`ingest`)
+    [
+        """CREATE TABLE ingest (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc TEXT NOT NULL
+        )""",
+    ],
     # the delivery queue (kith/destinations): times in epoch microseconds; a claimed
     # delivery's `next_attempt` is the end of its lease
     [

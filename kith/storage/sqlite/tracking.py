@@ -6,8 +6,8 @@ import sqlite3
 
 import orjson
 
-from kith.storage.ports import Document, VisitUnit
-from kith.storage.rows import UnitSql, unit_statements
+from kith.storage.ports import Document, IdentityRow, VisitUnit
+from kith.storage.rows import UnitSql, identity_row, unit_statements
 from kith.storage.sqlite.core import SQLiteCore, text
 from kith.storage.sqlite.deliveries import INSERT_DELIVERY
 from kith.storage.sqlite.writer import RowWrites
@@ -19,8 +19,10 @@ _SQL = UnitSql(
         " version = profiles.version + 1, updated = excluded.updated"
     ),
     upsert_identity=(
-        "INSERT INTO identities (kind, value, profile_id) VALUES (?, ?, ?)"
-        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id"
+        "INSERT INTO identities (kind, value, profile_id, claimed, event) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (kind, value) DO UPDATE SET profile_id = excluded.profile_id,"
+        " claimed = coalesce(identities.claimed, excluded.claimed),"
+        " event = coalesce(identities.event, excluded.event)"
     ),
     upsert_session=(
         "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
@@ -117,16 +119,41 @@ class SQLiteTracking:
                 owners[(kind, value)] = str(row[0])
         return owners
 
-    async def identity_page(
-        self, after: tuple[str, str] | None, limit: int
-    ) -> list[tuple[str, str, str]]:
+    async def identity_page(self, after: tuple[str, str] | None, limit: int) -> list[IdentityRow]:
         start = after or ("", "")
 
-        def query(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
-            return conn.execute(
-                "SELECT kind, value, profile_id FROM identities WHERE (kind, value) > (?, ?)"
-                " ORDER BY kind, value LIMIT ?",
+        def query(conn: sqlite3.Connection) -> list[IdentityRow]:
+            rows = conn.execute(
+                "SELECT kind, value, profile_id, claimed, event FROM identities"
+                " WHERE (kind, value) > (?, ?) ORDER BY kind, value LIMIT ?",
                 (*start, limit),
-            ).fetchall()
+            )
+            return [identity_row(*row) for row in rows]
+
+        return await self._core.read(query)
+
+    async def owned_keys(self, profile_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+        # under the profiles' locks on the collector's path: inline, like the point reads
+        owned: dict[str, list[tuple[str, str]]] = {pid: [] for pid in profile_ids}
+        for profile_id in owned:
+            rows = self._core.hot.execute(
+                "SELECT kind, value FROM identities WHERE profile_id = ? AND kind <> 'id'",
+                (profile_id,),
+            )
+            owned[profile_id] = [(str(kind), str(value)) for kind, value in rows]
+        return owned
+
+    async def profile_identities(
+        self, profile_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[IdentityRow]:
+        start = after or ("", "")
+
+        def query(conn: sqlite3.Connection) -> list[IdentityRow]:
+            rows = conn.execute(
+                "SELECT kind, value, profile_id, claimed, event FROM identities"
+                " WHERE profile_id = ? AND (kind, value) > (?, ?) ORDER BY kind, value LIMIT ?",
+                (profile_id, *start, limit),
+            )
+            return [identity_row(*row) for row in rows]
 
         return await self._core.read(query)

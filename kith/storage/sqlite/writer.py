@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from kith.domain.errors import Overloaded
+from kith.storage.outcomes import settle
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class GroupCommitWriter:
             by_loop.setdefault(outcome[0].loop, []).append(outcome)
         for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop closed while callers waited
-                loop.call_soon_threadsafe(_settle, settled)
+                loop.call_soon_threadsafe(settle, settled)
 
     def _run_rows(self, conn: sqlite3.Connection, jobs: list[_Job]) -> list[_Outcome]:
         """Row writes of many units merged into one executemany per statement.
@@ -212,13 +213,3 @@ class GroupCommitWriter:
             return (job, exc, None)
         conn.execute("RELEASE unit")
         return (job, None, value)
-
-
-def _settle(outcomes: list[_Outcome]) -> None:
-    for job, error, value in outcomes:
-        if job.future.done():
-            continue
-        if error is not None:
-            job.future.set_exception(error)
-        else:
-            job.future.set_result(value)

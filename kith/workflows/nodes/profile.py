@@ -11,14 +11,13 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from kith.domain.segment import manual_segments
 from kith.notation.paths import MISSING, DotPath, delete_path, get_path, set_path
 from kith.workflows.node import FlowNode, NodeConfig, NodeError, Output
 from kith.workflows.nodes._compile import field, object_template
 from kith.workflows.run import FlowRun
 
 WRITABLE = frozenset({"profile", "session", "memory"})
-MANUAL_SEGMENTS = "manual_segments"
-"""Key in `profile.aux`: segments put there by nodes, kept apart from condition segments."""
 
 
 def target(run: FlowRun, path: DotPath) -> dict[str, Any]:
@@ -222,15 +221,6 @@ class Delete(FlowNode[DeleteConfig]):
 
 class SegmentConfig(NodeConfig):
     segment: str = Field(min_length=1, max_length=128, description="The segment id.")
-
-
-def manual_segments(profile: dict[str, Any]) -> list[str]:
-    aux = profile.setdefault("aux", {})
-    found = aux.get(MANUAL_SEGMENTS)
-    if not isinstance(found, list):
-        found = []
-        aux[MANUAL_SEGMENTS] = found
-    return found
 
 
 class AddSegment(FlowNode[SegmentConfig]):

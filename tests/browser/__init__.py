@@ -1,0 +1,1 @@
+"""Kith's browser tracker in real Chromium against a real `kith serve`."""

@@ -13,14 +13,17 @@
    ("alone") and enabled ("beside"), and the fast receiver's count gives the
    deliveries per second of each window; the figures are the medians. Goals: at
    least 2,000/s alone, and beside at least 0.9x alone.
-2. **collector**: wrk's `new_visitor` scenario (`bench/run.py`) with no destination,
-   then with one `on: event` webhook destination for `page-view` (one delivery a
-   request), each on a fresh server; requests per second of each. Goal: at least
-   0.85x. The deliveries are sent during the run: the sender shares the core.
+2. **collector**: wrk's `new_visitor` scenario (`bench/run.py`) on a fresh server
+   with no destination, then on another with one `on: event` webhook destination for
+   `page-view` (one delivery a request), alternating for `KITH_BENCH_ROUNDS` rounds;
+   medians of requests per second and of the server's CPU time per request. Goal: at
+   least 0.85x. The deliveries are sent during the run on the same core; what is
+   still pending when wrk stops, and how long it takes to drain, are reported.
 
 Results: `bench/results/<date>-destinations.{json,md}`. Environment:
 `KITH_BENCH_SECONDS` (default 10: the collector runs; the send windows are at most
-5 s), `KITH_BENCH_DELIVERIES` (default 80,000 events), `KITH_BENCH_PAIRS` (3).
+5 s), `KITH_BENCH_DELIVERIES` (default 80,000 events), `KITH_BENCH_PAIRS` (3),
+`KITH_BENCH_ROUNDS` (3).
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from typing import Any
 import orjson
 
 from bench._common import RESULTS_DIR, markdown_table, scratch_dir
+from bench.features import cpu_seconds as process_cpu_seconds
 from bench.run import (
     CLIENT_CORE,
+    NEW_VISITOR,
     SERVER_CORE,
     BenchError,
     LoadShape,
@@ -51,7 +56,6 @@ from bench.run import (
     _cpu_model,
     _env_number,
     _git_commit,
-    bench_kith,
     can_pin,
     create_source,
     free_port,
@@ -60,8 +64,10 @@ from bench.run import (
     kith_serve_command,
     pinned,
     require_wrk,
+    run_wrk,
     say,
     serve,
+    summarise,
     wait_healthz,
     wait_tcp,
 )
@@ -117,20 +123,14 @@ def queue_events(server: Server, total: int) -> float:
     return time.monotonic() - started
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def window_rate(target: Server, server: Server, seconds: float) -> tuple[float, float]:
     """Deliveries per second over a window, and the server's CPU microseconds per
     delivery (a figure that a busy neighbour on this shared machine inflates less)."""
     first, started = counts(target)["hook"], time.monotonic()
-    cpu = cpu_seconds(server.proc.pid)
+    cpu = process_cpu_seconds(server.proc.pid)
     time.sleep(seconds)
     sent = counts(target)["hook"] - first
-    used = cpu_seconds(server.proc.pid) - cpu
+    used = process_cpu_seconds(server.proc.pid) - cpu
     return sent / (time.monotonic() - started), used / max(1, sent) * 1e6
 
 
@@ -191,55 +191,79 @@ def send_rates(shape: LoadShape, scratch: Path, total: int, pairs: int) -> dict[
         }
 
 
-def collector(shape: LoadShape, scratch: Path) -> list[dict[str, Any]]:
-    """new_visitor req/s with no destination, then with one page-view webhook."""
-    rows = []
+def pending(server: Server, key: str, destination_id: str) -> int:
+    status, body = http_json(
+        "GET",
+        f"{server.base_url}/api/destinations/{destination_id}",
+        None,
+        {"Authorization": f"Bearer {key}"},
+    )
+    if status != 200:
+        raise BenchError(f"GET destination {destination_id} answered HTTP {status}")
+    return int(body["stats"]["pending"])
+
+
+def measure_collector(
+    label: str, target: Server | None, shape: LoadShape, scratch: Path
+) -> dict[str, Any]:
+    """new_visitor on a fresh server, with a page-view webhook to `target` when given."""
+    port = free_port()
+    key = "bench-" + secrets.token_urlsafe(24)
+    data = scratch / f"{label}-{secrets.token_hex(4)}"
+    command = kith_serve_command(port, data, shape)
+    with serve(f"kith-{label}", command, kith_env(key), port, scratch) as server:
+        wait_healthz(server)
+        create_source(server, key)
+        if target is not None:
+            hook = {"url": f"{target.base_url}/hook"}
+            body = {"kind": "webhook", "event_types": ["page-view"], "config": hook}
+            put_destination(server, key, "page-views", body)
+        time.sleep(1.5)  # configuration caches settle, the lane starts
+        url = server.base_url + "/track"
+        if shape.warmup:
+            run_wrk(NEW_VISITOR, url, shape.warmup, secrets.randbits(31), shape)
+        sent = counts(target)["hook"] if target is not None else 0
+        cpu = process_cpu_seconds(server.proc.pid)
+        report = run_wrk(NEW_VISITOR, url, shape.seconds, secrets.randbits(31), shape)
+        cpu = process_cpu_seconds(server.proc.pid) - cpu
+        result = dict(summarise(label, "kith", NEW_VISITOR, report, None, None, 0))
+        result["cpu_us_per_request"] = round(cpu / max(report["requests"], 1) * 1e6, 1)
+        if target is not None:
+            result["delivered_during_run"] = counts(target)["hook"] - sent
+            result["backlog_at_end"] = pending(server, key, "page-views")
+            started = time.monotonic()
+            while pending(server, key, "page-views") and time.monotonic() - started < 300:
+                time.sleep(0.25)
+            result["drain_s"] = round(time.monotonic() - started, 2)
+        return result
+
+
+def collector(shape: LoadShape, scratch: Path, rounds: int) -> dict[str, Any]:
+    """new_visitor req/s with no destination and with one page-view webhook, on fresh
+    servers, alternating for `rounds` rounds; medians."""
+    runs: dict[str, list[dict[str, Any]]] = {"none": [], "webhook": []}
     with receiver(shape, scratch) as target:
+        for round_ in range(rounds):
+            for label, to in (("none", None), ("webhook", target)):
+                say(f"collector: round {round_ + 1}, {label}")
+                runs[label].append(measure_collector(label, to, shape, scratch))
+                say(f"collector: {label}: {runs[label][-1]['requests_per_s']:,.0f} req/s")
 
-        def add_destination(server: Server, key: str) -> None:
-            put_destination(
-                server,
-                key,
-                "page-views",
-                {
-                    "kind": "webhook",
-                    "on": "event",
-                    "event_types": ["page-view"],
-                    "config": {"url": f"{target.base_url}/hook"},
-                },
-            )
-            time.sleep(1.5)
+    def median(label: str, name: str) -> float:
+        return round(statistics.median(r[name] for r in runs[label]), 1)
 
-        for label, prepare in (
-            ("no destination", None),
-            ("one webhook destination", add_destination),
-        ):
-            before = counts(target)["hook"]
-            run_dir = scratch / ("with-destination" if prepare else "without")
-            run_dir.mkdir()
-            results, _ = bench_kith(
-                shape,
-                run_dir,
-                None,
-                only=("new_visitor",),
-                name="kith-dest" if prepare else "kith",
-                prepare=prepare,
-            )
-            time.sleep(2.0)
-            delivered = counts(target)["hook"] - before
-            result = results[0]
-            rows.append(
-                {
-                    "part": f"collector, {label}",
-                    "requests_per_s": result["requests_per_s"],
-                    "p99_ms": result["p99_ms"],
-                    "errors": result["error_total"],
-                    "delivered_during_run": delivered,
-                    "peak_rss_mb": result["peak_rss_mb"],
-                }
-            )
-            say(f"collector, {label}: {result['requests_per_s']:,.0f} req/s")
-    return rows
+    summary = {
+        label: {
+            "requests_per_s": median(label, "requests_per_s"),
+            "cpu_us_per_request": median(label, "cpu_us_per_request"),
+            "p99_ms": median(label, "p99_ms"),
+            "errors": sum(r["error_total"] for r in runs[label]),
+        }
+        for label in runs
+    }
+    for name in ("delivered_during_run", "backlog_at_end", "drain_s"):
+        summary["webhook"][name] = median("webhook", name)
+    return {"summary": summary, "runs": runs}
 
 
 def goals(parts: dict[str, Any]) -> list[dict[str, Any]]:
@@ -262,9 +286,10 @@ def goals(parts: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": ratio >= GOAL_BESIDE_TIMEOUT,
             }
         )
-    rows = parts.get("collector") or []
-    if len(rows) == 2:
-        ratio = rows[1]["requests_per_s"] / rows[0]["requests_per_s"]
+    found = parts.get("collector")
+    if found:
+        rows = found["summary"]
+        ratio = rows["webhook"]["requests_per_s"] / rows["none"]["requests_per_s"]
         checks.append(
             {
                 "goal": f"collector with a destination >= {GOAL_COLLECTOR}x",
@@ -307,20 +332,29 @@ def to_markdown(results: dict[str, Any]) -> str:
             "",
         ]
     if parts.get("collector"):
+        rows = parts["collector"]["summary"]
+        hook = rows["webhook"]
         lines += [
             markdown_table(
-                ["part", "req/s", "p99 ms", "errors", "delivered during the run"],
+                ["new_visitor", "req/s (median)", "CPU us/request", "p99 ms", "errors"],
                 [
                     [
-                        r["part"],
+                        label,
                         f"{r['requests_per_s']:,.0f}",
+                        f"{r['cpu_us_per_request']:,.0f}",
                         str(r["p99_ms"]),
                         str(r["errors"]),
-                        f"{r['delivered_during_run']:,}",
                     ]
-                    for r in parts["collector"]
+                    for label, r in (
+                        ("no destination", rows["none"]),
+                        ("one page-view webhook", hook),
+                    )
                 ],
             ),
+            "",
+            f"With the webhook: {hook['delivered_during_run']:,.0f} deliveries during the"
+            f" measured run, {hook['backlog_at_end']:,.0f} pending at its end, all delivered"
+            f" {hook['drain_s']} s later (medians).",
             "",
         ]
     lines += [
@@ -349,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = int(_env_number("KITH_BENCH_SECONDS", 10))
     total = int(_env_number("KITH_BENCH_DELIVERIES", 80_000))
     pairs = int(_env_number("KITH_BENCH_PAIRS", 3))
+    rounds = int(_env_number("KITH_BENCH_ROUNDS", 3))
     shape = LoadShape(
         seconds=seconds,
         warmup=int(_env_number("KITH_BENCH_WARMUP", min(3, seconds))),
@@ -374,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             results["parts"]["send"] = send_rates(shape, scratch, total, pairs)
         if "collector" in wanted:
             require_wrk()
-            results["parts"]["collector"] = collector(shape, scratch)
+            results["parts"]["collector"] = collector(shape, scratch, rounds)
     except (BenchError, OSError, subprocess.SubprocessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -564,12 +564,10 @@ def bench_kith(
     only: tuple[str, ...] | None = None,
     name: str = "kith",
     env: dict[str, str] | None = None,
-    prepare: Callable[[Server, str], None] | None = None,
 ) -> tuple[list[ScenarioResult], dict[str, Any]]:
     """Kith's scenarios on a fresh embedded store, on an existing one (`store`), or on
     whatever `env` selects (`KITH_STORAGE_URL`, `KITH_WORKERS`). The stored data is
-    checked only on a fresh embedded store: it reads the SQLite file back. `prepare`
-    (server, admin key) configures the server before the scenarios run."""
+    checked only on a fresh embedded store: it reads the SQLite file back."""
     port = free_port()
     data_dir = store or scratch / "kith-data"
     admin_key = "bench-" + secrets.token_urlsafe(24)
@@ -579,8 +577,6 @@ def bench_kith(
     with serve(name, command, {**kith_env(admin_key), **(env or {})}, port, scratch) as server:
         health = wait_healthz(server)
         create_source(server, admin_key)
-        if prepare is not None:
-            prepare(server, admin_key)
         for scenario in KITH_SCENARIOS:
             if only is not None and scenario.name not in only:
                 continue

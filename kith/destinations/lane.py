@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from kith.destinations.kind import Attempt, DestinationKind, Outgoing
 from kith.destinations.metrics import DestinationMetrics
+from kith.destinations.pressure import LoopPressure
 from kith.destinations.retry import RetryPolicy, failed
 from kith.destinations.routing import Route
 from kith.storage.ports import Delivery, Outcome, Storage
@@ -28,6 +29,9 @@ CLAIM_AHEAD = 0.25
 """Seconds of sending one claim takes ahead, at the destination's recent pace: a fast
 receiver gets big claims (few trips to the store), a slow one small claims (short
 leases, and little held back from other processes)."""
+PRESSED_FLOOR = 2
+"""Sends a lane keeps in flight while the event loop is busy (see `pressure`)."""
+PRESSED_PAUSE = 0.05
 SETTLE_PAUSE = 0.02
 """Seconds between two writes of outcomes, so outcomes are recorded in batches."""
 
@@ -53,12 +57,14 @@ class Lane:
         owner: str,
         settings: LaneSettings,
         metrics: DestinationMetrics,
+        pressure: LoopPressure,
     ) -> None:
         self.route = route
         self._storage = storage
         self._owner = owner
         self._settings = settings
         self.metrics = metrics
+        self._pressure = pressure
         kind = route.kind
         self._kind: DestinationKind = type(kind)(kind.config, kind.mapping)  # type: ignore[type-arg]
         self._batch = max(1, kind.batch_size)
@@ -120,6 +126,9 @@ class Lane:
                 self._waiting_for_slot = True
                 try:
                     await self._slots.acquire()
+                    # polled: pressure is a measurement, not an event anyone sets
+                    while self._pressure.busy and len(self._sending) >= PRESSED_FLOOR:  # noqa: ASYNC110
+                        await asyncio.sleep(PRESSED_PAUSE)  # the collector goes first
                 finally:
                     self._waiting_for_slot = False
                 if self._stopping:

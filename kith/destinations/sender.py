@@ -15,6 +15,7 @@ import time
 
 from kith.destinations.lane import Lane, LaneSettings
 from kith.destinations.metrics import DestinationMetrics
+from kith.destinations.pressure import LoopPressure
 from kith.destinations.queueing import DestinationCatalog
 from kith.domain.ids import new_id
 from kith.storage.ports import Storage
@@ -46,9 +47,11 @@ class DeliverySender:
         self._changed = asyncio.Event()
         self._stopping = False
         self._pruned = 0.0
+        self.pressure = LoopPressure()
 
     def start(self) -> None:
         self._storage.on_commit(self.wake)
+        self.pressure.start()
         self._task = asyncio.create_task(self._supervise(), name="kith-destinations")
 
     def wake(self) -> None:
@@ -68,6 +71,7 @@ class DeliverySender:
             self._task = None
         await asyncio.gather(*(lane.stop() for lane in self._lanes.values()))
         self._lanes.clear()
+        await self.pressure.stop()
 
     async def _supervise(self) -> None:
         while not self._stopping:
@@ -92,7 +96,9 @@ class DeliverySender:
         for rid, route in wanted.items():
             if rid not in self._lanes and not self._stopping:
                 metrics = self.metrics.setdefault(rid, DestinationMetrics())
-                lane = Lane(route, self._storage, self.owner, self._settings, metrics)
+                lane = Lane(
+                    route, self._storage, self.owner, self._settings, metrics, self.pressure
+                )
                 self._lanes[rid] = lane
                 lane.start()
 

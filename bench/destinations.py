@@ -6,7 +6,7 @@
 `kith serve` (SQLite) is pinned to core 0 and the receiver of `bench/receiver.py`
 (its own process) to core 1, with wrk when it runs.
 
-1. **send**: 80,000 `bench` events are queued, each making one delivery to a fast
+1. **send**: 160,000 `bench` events are queued, each making one delivery to a fast
    webhook receiver (body: the default `{event, profile}`) and one to a destination
    whose receiver never answers (every attempt times out after 2 s). Then, in
    alternating windows of one server, the timing-out destination is disabled
@@ -22,7 +22,7 @@
 
 Results: `bench/results/<date>-destinations.{json,md}`. Environment:
 `KITH_BENCH_SECONDS` (default 10: the collector runs; the send windows are at most
-5 s), `KITH_BENCH_DELIVERIES` (default 80,000 events), `KITH_BENCH_PAIRS` (3),
+5 s), `KITH_BENCH_DELIVERIES` (default 160,000 events), `KITH_BENCH_PAIRS` (3),
 `KITH_BENCH_ROUNDS` (3).
 """
 
@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wanted = {p.strip() for p in args.parts.split(",") if p.strip()}
     seconds = int(_env_number("KITH_BENCH_SECONDS", 10))
-    total = int(_env_number("KITH_BENCH_DELIVERIES", 80_000))
+    total = int(_env_number("KITH_BENCH_DELIVERIES", 160_000))
     pairs = int(_env_number("KITH_BENCH_PAIRS", 3))
     rounds = int(_env_number("KITH_BENCH_ROUNDS", 3))
     shape = LoadShape(

@@ -1,0 +1,49 @@
+"""What admin request models share, so that each accepts exactly what its JSON Schema says.
+
+Pydantic's default (lax) mode coerces: `"yes"` becomes `true`, `"5"` becomes `5`.
+A client generated from the OpenAPI document, or a person reading it, would be
+told one thing and served another, and a typo (`"enabled": "false"`, a non-empty
+string) would silently mean the opposite. Request bodies are therefore strict;
+the two places where strict pydantic and JSON Schema part ways are bridged here:
+a whole number written `5.0` is an `integer` to JSON Schema (`Whole`), and
+FastAPI validates the decoded JSON as Python objects, where a strict enum would
+want an enum instance rather than its JSON string (`Lax`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+class RequestBody(BaseModel):
+    """Strict types; unknown fields ignored (so PUT takes what GET answers)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = BeforeValidator(_whole)
+"""An `integer` as JSON Schema means it: `5` and `5.0`, not `5.5`, `"5"` or `true`.
+
+Use it last, after the constraints (`Annotated[int, Field(ge=1), Whole]`): put
+before them it hides them from the schema (pydantic then writes `ge`, which no
+JSON Schema tool reads, instead of `minimum`)."""
+
+Lax = Field(strict=False)
+"""For enum fields of a strict model: lax mode on an enum accepts exactly its values."""
+
+WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""Exactly what Python's `str.strip()` removes, as a regex character class body.
+
+Spelled out because `\\s` means three different sets to Python, to JavaScript
+(what most JSON Schema validators and generators use) and to Rust (pydantic's)."""
+
+NOT_BLANK = f"[^{WHITESPACE}]"
+"""A pattern (unanchored, as JSON Schema patterns are) for text that is not blank
+once trimmed: ids and names Kith trims before use."""

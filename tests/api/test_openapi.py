@@ -176,3 +176,38 @@ def test_the_collector_limits_are_the_running_ones(tmp_path: Path) -> None:
     assert payload["properties"]["events"]["maxItems"] == 20
     batch = document["paths"]["/track"]["put"]["requestBody"]["content"]["application/json"]
     assert batch["schema"]["maxItems"] == 7
+
+
+def test_a_wrong_method_is_405_naming_every_method_of_the_path(client: TestClient) -> None:
+    """Kith has one handler per method, and Starlette's `Allow` named only the first."""
+    for method, path, allowed in (
+        ("PATCH", "/api/sources/web-shop", "DELETE, GET, PUT"),
+        ("DELETE", "/api/keys", "GET, POST"),
+        ("GET", "/track", "OPTIONS, POST, PUT"),
+        ("PUT", "/collect/page-view/web-shop", "GET, HEAD, OPTIONS, POST"),
+    ):
+        response = client.request(method, path)
+        assert response.status_code == 405, (method, path)
+        assert response.headers["allow"] == allowed, (method, path)
+        assert response.json() == {"detail": "Method Not Allowed"}
+    preflight = client.options("/collect/page-view/web-shop")
+    assert preflight.headers["allow"] == "GET, POST, OPTIONS"
+    assert client.options("/track").headers["allow"] == "POST, PUT, OPTIONS"
+
+
+def test_json_no_store_can_hold_is_a_422_not_a_500(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """An event type's free-form `schema` and mapping constants are checked like the
+    collector's JSON: integers past 64 bits and absurd nesting are refused."""
+    for body, loc in (
+        ({"schema": {"maximum": 2**64}}, ["body", "schema"]),
+        (
+            {"mapping": [{"to": "profile@traits.a", "from": -(2**63) - 1}]},
+            ["body", "mapping", 0, "from"],
+        ),
+    ):
+        response = client.put("/api/event-types/big", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        (problem,) = response.json()["detail"]
+        assert problem["loc"] == loc and problem["type"] == "int_range"

@@ -22,7 +22,9 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
@@ -35,13 +37,17 @@ from tests.conftest import ADMIN_KEY
 
 EXAMPLES = int(os.environ.get("KITH_SCHEMATHESIS_EXAMPLES", "10"))
 SOURCE = "web-shop"
-"""The `web_source` fixture's source: valid collector requests name it."""
+"""The test's source: valid collector requests name it."""
+LIMITS: dict[str, Any] = {"max_events": 20, "max_batch_payloads": 5, "max_event_properties": 50}
+"""Small collector limits, in the app and so in its document: the coverage phase
+sends a payload at every limit, and 500 payloads of 1,000 events each would cost
+more than all the rest of this file."""
 
 
 def _openapi() -> dict[str, Any]:
     """The document of an app that is built but never started (nothing is opened)."""
     with tempfile.TemporaryDirectory() as scratch:
-        app = build_app(Settings(data_dir=Path(scratch)))
+        app = build_app(Settings(data_dir=Path(scratch), **LIMITS))
         document: dict[str, Any] = app.openapi()
         return document
 
@@ -58,13 +64,14 @@ class ThroughClient:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        # WSGI hands headers over as latin-1 text; they go on as the bytes they were
         headers = [
-            (name[5:].replace("_", "-").lower(), value)
+            (name[5:].replace("_", "-").lower().encode(), value.encode("latin-1"))
             for name, value in environ.items()
             if name.startswith("HTTP_")
         ]
         if environ.get("CONTENT_TYPE"):
-            headers.append(("content-type", environ["CONTENT_TYPE"]))
+            headers.append((b"content-type", environ["CONTENT_TYPE"].encode("latin-1")))
         query = environ.get("QUERY_STRING")
         target = environ["RAW_URI"] + (f"?{query}" if query else "")
         answer = self.client.request(
@@ -97,7 +104,7 @@ BEYOND_JSON_SCHEMA = {
     ("query", "to"): "`to` not after `from`",
     ("query", "updated_to"): "`updated_to` not after `updated_from`",
     ("query", "visited_to"): "`visited_to` not after `visited_from`",
-    ("query", "from"): "stats: `from` not before `to` (default: now)",
+    ("query", "from"): "stats: `from` not before `to` (default: now); a day the calendar lacks",
     ("query", "updated_from"): "a day the calendar does not have",
     ("query", "visited_from"): "a day the calendar does not have",
     ("query", "interval"): "stats: more than 10,000 buckets between `from` and `to`",
@@ -139,6 +146,14 @@ def filter_failure(
 
 
 @schema.hook
+def filter_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> bool:
+    """Drop a query string longer than 16 KiB: past that it is a matter for the HTTP
+    layer, not the API (the test client refuses 64 KiB URLs; servers and proxies
+    cap the request line at 8-16 KiB), and nothing in the document could say it."""
+    return query is None or len(urlencode(query, doseq=True)) <= 16 * 1024
+
+
+@schema.hook
 def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> schemathesis.Case:
     """A valid collector request names the test's source, so that it is tracked and
     stored rather than refused as an unknown source (401) before anything happens."""
@@ -154,6 +169,15 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
     return case
 
 
+@pytest.fixture
+def kith(make_client: Callable[..., TestClient], admin: dict[str, str]) -> TestClient:
+    """The app with the document's limits, and a source for the collector."""
+    client = make_client(**LIMITS)
+    source = {"id": SOURCE, "bridges": ["rest", "webhook"]}
+    assert client.post("/api/sources", json=source, headers=admin).status_code == 201
+    return client
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -162,7 +186,21 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case) -> sche
     suppress_health_check=list(HealthCheck),
 )
 def test_api_answers_within_its_schema(
-    case: schemathesis.Case, client: TestClient, web_source: str
+    case: schemathesis.Case, kith: TestClient, engine: str
 ) -> None:
-    assert web_source == SOURCE
-    case.call_and_validate(app=ThroughClient(client))
+    if engine != "sqlite" and _refused_before_storage(case):
+        return
+    case.call_and_validate(app=ThroughClient(kith))
+
+
+def _refused_before_storage(case: schemathesis.Case) -> bool:
+    """A negative case of the coverage phase (every boundary of every parameter,
+    the larger part of the cases): request validation refuses it before storage is
+    touched, and that layer is the same on both engines, so SQLite's run covers it.
+    Keeps `make test` short; fuzzed negative cases still go to both."""
+    meta = case.meta
+    return (
+        meta is not None
+        and meta.phase.name.value == "coverage"
+        and meta.generation.mode.is_negative
+    )

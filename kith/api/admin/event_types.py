@@ -8,7 +8,7 @@ import msgspec
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import ConfigDict, Field
 
-from kith.api.admin.fields import NOT_BLANK, RequestBody
+from kith.api.admin.fields import NOT_BLANK, RequestBody, Storable
 from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
@@ -31,7 +31,7 @@ TypeName = Annotated[
 class Rule(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
-    from_: Any = Field(
+    from_: Annotated[Any, Storable] = Field(
         None, alias="from", description="`event@...`/`profile@...`/`session@...` path or a constant"
     )
     to: str = Field(..., max_length=512, description="A `profile@...` path")
@@ -43,7 +43,7 @@ class EventTypeFields(RequestBody):
 
     description: str = Field("", max_length=2000)
     tags: list[Annotated[str, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
-    schema_: dict[str, Any] | None = Field(
+    schema_: Annotated[dict[str, Any], Storable] | None = Field(
         None, alias="schema", description="JSON Schema for the event's properties"
     )
     on_invalid: OnInvalid = "store"

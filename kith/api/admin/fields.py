@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from kith.domain.errors import InvalidPayload
+from kith.domain.payload import check_json
 
 
 class RequestBody(BaseModel):
@@ -43,6 +47,27 @@ WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 
 Spelled out because `\\s` means three different sets to Python, to JavaScript
 (what most JSON Schema validators and generators use) and to Rust (pydantic's)."""
+
+MAX_DOCUMENT_DEPTH = 64
+"""Deepest free-form JSON (an event type's `schema`, a mapping constant) stored."""
+
+
+def _storable(value: Any) -> Any:
+    """Refuse what no store serialises: integers past 64 bits, absurd nesting.
+
+    The same check, and the same error types, as the collector's (`too_deep`,
+    `int_range`); JSON Schema has no word for either."""
+    try:
+        # wrapped, so that a bare number is checked too; the value stays at level 1
+        check_json([value], MAX_DOCUMENT_DEPTH, [], level=0)
+    except InvalidPayload as exc:
+        problem = exc.detail[0]
+        raise PydanticCustomError(problem["type"], problem["msg"]) from None
+    return value
+
+
+Storable = AfterValidator(_storable)
+"""For free-form JSON fields: `Annotated[Any, Storable]` (see `_storable`)."""
 
 NOT_BLANK = f"[^{WHITESPACE}]"
 """A pattern (unanchored, as JSON Schema patterns are) for text that is not blank

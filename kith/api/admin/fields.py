@@ -61,6 +61,7 @@ def _storable(value: Any) -> Any:
         # wrapped, so that a bare number is checked too; the value stays at level 1
         check_json([value], MAX_DOCUMENT_DEPTH, [], level=0)
     except InvalidPayload as exc:
+        assert isinstance(exc.detail, list)  # check_json names one problem
         problem = exc.detail[0]
         raise PydanticCustomError(problem["type"], problem["msg"]) from None
     return value

@@ -31,13 +31,6 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
 
-def _moment(value: Any) -> datetime:
-    if not isinstance(value, str) or re.fullmatch(MOMENT_PATTERN, value) is None:
-        raise ValueError("an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z")
-    moment = datetime.fromisoformat(value)  # ValueError for a day the calendar lacks
-    return utc(moment)
-
-
 def utc(moment: datetime) -> datetime:
     """In UTC; a time without an offset is UTC, as everywhere in Kith.
 
@@ -49,6 +42,12 @@ def utc(moment: datetime) -> datetime:
         return moment.astimezone(UTC)
     except OverflowError:
         return EARLIEST if moment.year == 1 else LATEST
+
+
+def _moment(value: Any) -> datetime:
+    if not isinstance(value, str) or re.fullmatch(MOMENT_PATTERN, value) is None:
+        raise ValueError("an ISO-8601 date or time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z")
+    return utc(datetime.fromisoformat(value))  # ValueError for a day the calendar lacks
 
 
 Moment = Annotated[

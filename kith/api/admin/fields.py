@@ -7,7 +7,9 @@ string) would silently mean the opposite. Request bodies are therefore strict;
 the two places where strict pydantic and JSON Schema part ways are bridged here:
 a whole number written `5.0` is an `integer` to JSON Schema (`Whole`), and
 FastAPI validates the decoded JSON as Python objects, where a strict enum would
-want an enum instance rather than its JSON string (`Lax`)."""
+want an enum instance rather than its JSON string (`Lax`). Also here: patterns
+spelled so that every regex engine reads them alike (`NOT_BLANK`), and the check
+that free-form JSON can be stored at all (`Storable`)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ WHITESPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 Spelled out because `\\s` means three different sets to Python, to JavaScript
 (what most JSON Schema validators and generators use) and to Rust (pydantic's)."""
 
+NOT_BLANK = f"[^{WHITESPACE}]"
+"""A pattern (unanchored, as JSON Schema patterns are) for text that is not blank
+once trimmed: ids and names Kith trims before use."""
+
 MAX_DOCUMENT_DEPTH = 64
 """Deepest free-form JSON (an event type's `schema`, a mapping constant) stored."""
 
@@ -69,7 +75,3 @@ def _storable(value: Any) -> Any:
 
 Storable = AfterValidator(_storable)
 """For free-form JSON fields: `Annotated[Any, Storable]` (see `_storable`)."""
-
-NOT_BLANK = f"[^{WHITESPACE}]"
-"""A pattern (unanchored, as JSON Schema patterns are) for text that is not blank
-once trimmed: ids and names Kith trims before use."""

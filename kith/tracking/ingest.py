@@ -15,9 +15,9 @@ and a minted profile id is loaded before it is created."""
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 import msgspec

@@ -37,7 +37,6 @@ FIELDS = (
     "concurrency",
     "debounce",
 )
-RESERVED_ID = "kinds"
 DEFAULTS: Document = {
     "name": "",
     "enabled": True,
@@ -128,10 +127,6 @@ class DestinationService:
 
     async def put(self, destination_id: str, fields: Document) -> Document:
         """Check and save; the answer shows a generated secret in clear, once."""
-        if destination_id == RESERVED_ID:
-            raise InvalidPayload.at(
-                ["path", "destination_id"], f"`{RESERVED_ID}` is the path of the kind list"
-            )
         before = (await self._documents.all()).get(destination_id)
         document: Document = {name: copy.deepcopy(fields.get(name)) for name in FIELDS}
         for name, default in DEFAULTS.items():

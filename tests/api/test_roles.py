@@ -85,7 +85,7 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, Permission]] = [
     ("GET", "/api/jobs", None, Permission.config_read),
     ("GET", "/api/jobs/missing", None, Permission.config_read),
     ("GET", "/api/destinations", None, Permission.destinations),
-    ("GET", "/api/destinations/kinds", None, Permission.destinations),
+    ("GET", "/api/destination-kinds", None, Permission.destinations),
     ("GET", "/api/destinations/missing", None, Permission.destinations),
     ("PUT", "/api/destinations/missing", {"kind": "x"}, Permission.destinations),
     ("DELETE", "/api/destinations/missing", None, Permission.destinations),

@@ -1,4 +1,7 @@
-"""The admin API: one router per resource, mounted under /api."""
+"""The admin API: one router per resource, mounted under /api.
+
+Every route here checks an API key, so 401 and 403 are declared once for all of
+them; each route declares the other statuses it may answer (`responses`)."""
 
 from __future__ import annotations
 
@@ -21,10 +24,11 @@ from kith.api.admin import (
     sessions,
     sources,
 )
+from kith.api.admin.responses import responses
 
 
 def admin_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", responses=responses(401, 403))
     router.include_router(keys.router)
     router.include_router(sources.router)
     router.include_router(profiles.router)
@@ -38,6 +42,7 @@ def admin_router() -> APIRouter:
     router.include_router(rules.router)
     router.include_router(flows.router)
     router.include_router(destinations.router)
+    router.include_router(destinations.kinds_router)
     router.include_router(segments.router)
     router.include_router(redirects.router)
     return router

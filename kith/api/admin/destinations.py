@@ -156,7 +156,7 @@ async def replay_deliveries(
     "/{destination_id}/test",
     response_model=dict[str, Any],
     dependencies=access,
-    responses=responses(404, 422),
+    responses=responses(404, 422, 503),
 )
 async def test_destination(destination_id: DestinationId, request: Request) -> dict[str, Any]:
     """Send one sample payload now and answer what the receiver said."""

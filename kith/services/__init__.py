@@ -8,6 +8,7 @@ answer; locking, storage calls and the rules live here and below."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kith.config import Settings
 from kith.config_documents import ConfigDocuments
@@ -16,8 +17,17 @@ from kith.feed import FeedConsumer, FeedRunner
 from kith.identity.counters import IdentityCounters
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
+from kith.metrics import MetricsRegistry
+from kith.metrics.builtin import (
+    feed_metrics,
+    identity_metrics,
+    job_metrics,
+    stored_event_metrics,
+    writer_metrics,
+)
 from kith.segments.catalog import SEGMENT_KIND, TRAIT_KIND, SegmentCatalog
 from kith.segments.live import LiveSegments
+from kith.segments.metrics import segment_metrics
 from kith.segments.refresh import Clock, ProfileWalk, TraitBackfill
 from kith.segments.schedule import RefreshSchedule
 from kith.segments.traits import ComputedTraits
@@ -35,9 +45,11 @@ from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
 from kith.tracking.profile_changes import ProfileChanges
+from kith.tracking.stored import StoredEvents
 from kith.tracking.track import Tracker
 from kith.workflows.async_flows import AsyncFlows
 from kith.workflows.catalog import FLOW_KIND, RULE_KIND, FlowCatalog
+from kith.workflows.metrics import flow_metrics
 from kith.workflows.registry import NodeRegistry
 from kith.workflows.runs import FlowRunLog
 from kith.workflows.services import NodeServices, node_services
@@ -90,11 +102,14 @@ class Services:
     segments: SegmentService
     schedule: RefreshSchedule
     redirects: RedirectService
+    metrics: MetricsRegistry
+    """What `/metrics` reports; every part adds to it (see `kith.metrics.registry`)."""
 
     async def start(self) -> None:
         await self.storage.start()
         self.storage.subscribe(self.config_changed)
         await self.keys.bootstrap(self.settings.bootstrap_admin_key)
+        self.metrics.start()
 
     def start_background(self) -> None:
         """Feed consumers and the job runner: `kith serve` runs them, one-shot commands
@@ -116,16 +131,23 @@ class Services:
             self.configs.invalidate(kind)
 
     async def close(self) -> None:
+        await self.metrics.stop()
         await self.node_services.close()
         await self.storage.close()
         self.enrichment.close()
 
 
 def build_services(
-    settings: Settings, storage: Storage | None = None, *, clock: Clock = utcnow
+    settings: Settings,
+    storage: Storage | None = None,
+    *,
+    clock: Clock = utcnow,
+    metrics_dir: Path | None = None,
 ) -> Services:
-    """`clock` is what segment refreshes and windowed traits take as now (tests move it)."""
+    """`clock` is what segment refreshes and windowed traits take as now (tests move it);
+    `metrics_dir` is given to the workers of `kith serve --workers N` (their metric files)."""
     storage = storage or open_storage(settings)
+    stored = StoredEvents(settings.metrics_event_types) if settings.metrics else None
     consumers: list[FeedConsumer] = []
     job_kinds: list[JobKind] = []
     configs = ConfigCaches(storage, settings.config_cache_ttl)
@@ -143,13 +165,12 @@ def build_services(
         changes,
         reject_bots=settings.reject_bots,
         counters=counters,
+        stored=stored,
     )
     segment_catalog = SegmentCatalog(configs.of(SEGMENT_KIND), configs.of(TRAIT_KIND))
     traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
-    job_kinds += [
-        ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock),
-        TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock),
-    ]
+    walk = ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock)
+    job_kinds += [walk, TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock)]
     nodes = node_services(storage)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
@@ -176,7 +197,7 @@ def build_services(
         jobs,
         clock,
     )
-    return Services(
+    services = Services(
         settings=settings,
         storage=storage,
         configs=configs,
@@ -185,7 +206,7 @@ def build_services(
         event_types=event_types,
         consent_types=consent_types,
         identity=identity,
-        identities=IdentityService(storage, identity, counters, tracker.merge_steps),
+        identities=IdentityService(storage, identity, counters, tracker.merge_steps, stored),
         identity_counters=counters,
         enrichment=enrichment,
         tracker=tracker,
@@ -207,4 +228,16 @@ def build_services(
             jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
         ),
         redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
+        metrics=MetricsRegistry(multiprocess_dir=metrics_dir),
     )
+    if stored is not None:  # metrics are on
+        metrics = services.metrics
+        writer_metrics(metrics, storage)
+        stored_event_metrics(metrics, stored)
+        identity_metrics(metrics, counters)
+        feed_metrics(metrics, services.feed, storage)
+        job_metrics(metrics, storage)
+        flow_metrics(metrics, runs)
+        segment_metrics(metrics, stored, walk)
+        metrics.install_plugins(services)
+    return services

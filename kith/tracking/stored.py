@@ -26,14 +26,14 @@ class CappedNames:
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._kept: set[str] = set()
+        self.kept: set[str] = set()
 
     def __call__(self, name: str) -> str:
-        if name in self._kept:
+        if name in self.kept:
             return name
-        if len(self._kept) >= self._limit:
+        if len(self.kept) >= self._limit:
             return OTHER
-        self._kept.add(name)
+        self.kept.add(name)
         return name
 
 
@@ -47,13 +47,17 @@ class StoredEvents:
         """(segment id, `entered` or `left`): from the segment events committed."""
 
     def count(self, events: Iterable[Document]) -> None:
+        """Runs on every request: the common case (a type already named) calls nothing."""
         counts = self.by_type_and_source
+        kept = self._type_name.kept
         for event in events:
             kind = event["type"]
-            key = (self._type_name(kind), event["source"]["id"])
+            key = (kind if kind in kept else self._type_name(kind), event["source"]["id"])
             counts[key] = counts.get(key, 0) + 1
-            change = _CHANGES.get(kind)
-            if change is not None:
-                segment = str((event.get("properties") or {}).get("segment"))
-                changed = (self._segment_name(segment), change)
-                self.segment_changes[changed] = self.segment_changes.get(changed, 0) + 1
+            if kind in _CHANGES:
+                self._segment_changed(event, _CHANGES[kind])
+
+    def _segment_changed(self, event: Document, change: str) -> None:
+        segment = str((event.get("properties") or {}).get("segment"))
+        key = (self._segment_name(segment), change)
+        self.segment_changes[key] = self.segment_changes.get(key, 0) + 1

@@ -4,7 +4,10 @@ when configured) may read it."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +18,7 @@ from tests.api.helpers import Headers, payload, track
 from tests.api.test_segments import put_segment, wait_job
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+ROOT = Path(__file__).resolve().parents[2]
 TRACK = "/track"
 
 
@@ -175,3 +179,22 @@ def test_switched_off_there_is_nothing(
     response = client.post("/api/sources", json={"id": "web-shop"}, headers=admin)
     assert response.status_code == 201
     track(client, payload("s1"))
+
+
+@pytest.mark.sqlite_only
+def test_every_metric_is_documented_and_the_dashboard_charts_only_those(
+    client: TestClient, admin: Headers
+) -> None:
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    response = client.get("/metrics", headers=admin)
+    families = {family.name for family in text_string_to_metric_families(response.text)}
+    assert len(families) >= 14
+    for name in families:
+        suffix = "_total" if f"`{name}_total`" in docs else ""
+        assert f"`{name}{suffix}`" in docs, name
+    dashboard = json.loads((ROOT / "docs" / "grafana-kith.json").read_text())
+    charted = set(re.findall(r"kith_[a-z_]+", json.dumps(dashboard)))
+    assert charted, "the dashboard charts nothing"
+    for name in charted:
+        family = re.sub(r"_(bucket|count|sum)$", "", name)
+        assert f"`{family}`" in docs, name

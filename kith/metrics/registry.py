@@ -120,7 +120,7 @@ class _Families:
 
 
 class MetricsRegistry:
-    def __init__(self, *, multiprocess_dir: Path | None = None, publish_every: float = 1.0):
+    def __init__(self, *, multiprocess_dir: Path | None = None, publish_every: float = 1.0) -> None:
         """`multiprocess_dir`: the directory of `kith serve --workers N` (None: one process)."""
         if multiprocess_dir is not None:
             multiprocess.check_mode(multiprocess_dir)

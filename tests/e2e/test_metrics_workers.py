@@ -49,7 +49,7 @@ def per_worker(directory: Path) -> dict[str, float]:
     counts: dict[str, float] = {}
     for path in directory.glob("histogram_*.db"):
         pid = path.stem.removeprefix("histogram_")
-        for family in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
+        for family in MultiProcessCollector.merge([str(path)]):
             for sample in family.samples:
                 labels = sample.labels
                 key = (sample.name, labels.get("route"), labels.get("method"), labels.get("status"))

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-data fuzz crash fmt clean tracker
+.PHONY: run test lint docs bench bench-data fuzz crash fmt clean tracker
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(STAMP)
 # rebuilds kith/tracker/*.min.js from kith/tracker/src (a test fails while they are stale)
 tracker: $(STAMP)
 	$(BIN)/python -m kith.tracker.build
+
+# the generated node reference of docs/flows.md (tests/workflows/test_flows_docs.py checks it)
+docs: $(STAMP)
+	$(BIN)/python -m kith.workflows.docs --write docs/flows.md
 
 # the data API at size: loads 1M profiles / 10M events (~20 min, ~16 GB scratch), then times reads
 bench-data: $(STAMP)

@@ -8,19 +8,29 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
 from kith.api.admin import admin_router
 from kith.api.collect import collector_routes
 from kith.api.collector import Collector, json_response
-from kith.api.errors import error_response, handle_kith_error
+from kith.api.collector_openapi import describe_collector
+from kith.api.errors import (
+    error_response,
+    handle_http_error,
+    handle_kith_error,
+    handle_validation_error,
+    refusal,
+)
 from kith.api.metrics import RequestMetrics, RequestTiming, metrics_router
 from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
@@ -57,9 +67,7 @@ class KithApp(FastAPI):
             except HTTPException as exc:
                 # the router's own 404 (unknown path) and 405 (wrong method, with
                 # `Allow`): raised before any response was started
-                refused = JSONResponse(
-                    {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-                )
+                refused = refusal(exc, self.collector.routes, scope)
                 await refused(scope, receive, send)
             return
         if scope["type"] == "http" and self._too_large(scope):
@@ -71,6 +79,20 @@ class KithApp(FastAPI):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document of the admin API, with the collector routes described too."""
+        if self.openapi_schema is not None:
+            return self.openapi_schema
+        document = super().openapi()  # kept by FastAPI as `openapi_schema`
+        collector: Collector = self.state.collector
+        describe_collector(
+            document,
+            collector.limits,
+            max_batch=collector.settings.max_batch_payloads,
+            max_body=collector.settings.max_body_bytes,
+        )
+        return document
 
     def _too_large(self, scope: Scope) -> bool:
         """A declared body over the limit, or a streamed (chunked) one on a write.
@@ -85,6 +107,11 @@ class KithApp(FastAPI):
             for name, value in scope["headers"]
         )
         return chunked
+
+
+def operation_id(route: APIRoute) -> str:
+    """The handler's name (`list_sources`): what a generated client calls the method."""
+    return route.name
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -115,12 +142,15 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         description="Open-source Customer Data Platform. Admin API; the collector "
         "(`/track`, `/collect`) speaks the Tracardi tracker payload protocol.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.services = services
     requests = RequestMetrics(services.metrics) if settings.metrics else None
     app.state.collector = Collector(services, requests.observe if requests else None)
     app.max_admin_body = settings.max_admin_body_bytes
     app.add_exception_handler(KithError, handle_kith_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(HTTPException, handle_http_error)
     if settings.admin_origin_list:
         # the admin side only: collector paths never reach FastAPI's middleware
         app.add_middleware(
@@ -140,6 +170,10 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             "status": "ok",
             "storage": services.storage.kind,
             "version": release,
+        }
+        body["ingest"] = {
+            "backlog": services.ingest.backlog,
+            "accepted": services.ingest.accepted,
         }
         queued = services.storage.writer_stats().queued
         if queued > settings.degraded_queue_depth:

@@ -163,6 +163,15 @@ class Settings(BaseSettings):
         " after a crash another process (or the restarted one) takes over after this.",
     )
 
+    ingest_max_backlog: int = Field(
+        100_000,
+        ge=1,
+        description="Async storage: payloads waiting in the ingest log above which the"
+        " collector answers 503 with `Retry-After` to async payloads.",
+    )
+    ingest_batch: int = Field(
+        500, ge=1, le=10_000, description="Async storage: payloads processed in one batch."
+    )
     background_work: bool = Field(
         True,
         description="Run feed consumers (async flows ...), background jobs and schedules in"

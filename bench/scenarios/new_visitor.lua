@@ -2,6 +2,8 @@
 -- the browser context of /work/shared/fixtures/browser.json and three events
 -- (page-view, product-view, add-to-cart) for source "bench-web". Kith creates a
 -- profile and a session for each request and stores 3 events plus its system events.
+-- KITH_BENCH_OPTIONS (a JSON object) replaces the payload's `options`: `{"async":true}`
+-- makes it the async_visitor scenario.
 --
 --   wrk -t2 -c64 -d10s --latency -s bench/scenarios/new_visitor.lua http://127.0.0.1:8686/track -- <seed> [pause ms]
 
@@ -32,7 +34,7 @@ local TEMPLATE = '{"source":{"id":"bench-web"},"session":{"id":"@SID@"},'
   .. '"options":{},"context":{"page":{"url":"https://shop.example.com/shoes/runner","title":"Runner shoes"}}},'
   .. '{"type":"add-to-cart","properties":{"sku":"RUN-42","name":"Runner","price":89.9,"currency":"EUR","quantity":1},'
   .. '"options":{},"context":{"page":{"url":"https://shop.example.com/shoes/runner","title":"Runner shoes"}}}'
-  .. '],"options":{}}'
+  .. '],"options":' .. (os.getenv("KITH_BENCH_OPTIONS") or "{}") .. '}'
 
 local head, tail = common.split(TEMPLATE, "@SID@")
 local prefix = 0

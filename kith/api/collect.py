@@ -28,6 +28,7 @@ from kith.domain.payload import (
     needs_json_check,
     normalise,
 )
+from kith.tracking.ingest import is_async
 
 
 def collector_of(request: Request) -> Collector:
@@ -40,7 +41,10 @@ async def _track(collector: Collector, request: Request, call: Call) -> Response
     payload = decode_payload(await collector.body(request), collector.limits)
     (source,) = await collector.sources(call, [payload.source.id])
     profile_less = is_true(request.query_params.get("profile_less"))
-    result = await collector.track(request, call, payload, source, profile_less=profile_less)
+    if is_async(payload, source):
+        result = await collector.ingest(request, payload, source, profile_less=profile_less)
+    else:
+        result = await collector.track(request, call, payload, source, profile_less=profile_less)
     return json_response(result.response())
 
 

@@ -26,6 +26,7 @@ from kith.domain.payload import PayloadLimits, TrackerPayload
 from kith.domain.source import Bridge, Source
 from kith.services import Services
 from kith.tracking.enrichment import RequestInfo
+from kith.tracking.ingest import is_async
 from kith.tracking.plan import TrackResult
 from kith.tracking.ratelimit import SourceRateLimits
 
@@ -151,6 +152,17 @@ class Collector:
             source=source,
         )
 
+    async def ingest(
+        self, request: Request, payload: TrackerPayload, source: Source, *, profile_less: bool
+    ) -> TrackResult:
+        """Async storage: log the payload durably, answer with its fixed ids."""
+        ingest = self.services.ingest
+        ingest.admit()
+        await self.tracker.refuse_invalid(payload, ["body"])
+        return await ingest.accept(
+            payload, request_info(request), source, profile_less=profile_less
+        )
+
     async def track_many(
         self,
         request: Request,
@@ -163,7 +175,21 @@ class Collector:
         rejected one never leaves the ones before it half-stored."""
         for index, payload in enumerate(payloads):
             await self.tracker.refuse_invalid(payload, ["body", index])
-        items = list(zip(payloads, sources, strict=True))
-        return await self.tracker.track_many(
-            items, request_info(request), profile_less=profile_less
-        )
+        info = request_info(request)
+        logged = [
+            is_async(payload, source) for payload, source in zip(payloads, sources, strict=True)
+        ]
+        if any(logged):
+            self.services.ingest.admit()
+        items = [(p, s) for p, s, a in zip(payloads, sources, logged, strict=True) if not a]
+        tracked = iter(await self.tracker.track_many(items, info, profile_less=profile_less))
+        results = []
+        for payload, source, later in zip(payloads, sources, logged, strict=True):
+            if later:
+                accepted = await self.services.ingest.accept(
+                    payload, info, source, profile_less=profile_less
+                )
+                results.append(accepted)
+            else:
+                results.append(next(tracked))
+        return results

@@ -40,7 +40,8 @@ from starlette.responses import Response
 from kith.domain.source import Bridge, Source
 from kith.services.sources import SourceRegistry
 
-ALLOW_METHODS = "GET, POST, PUT, OPTIONS"
+TRACK_METHODS = "POST, PUT, OPTIONS"
+COLLECT_METHODS = "GET, POST, OPTIONS"
 EXPOSE_HEADERS = "x-process-time, retry-after"
 MAX_AGE = "600"
 _MAX_REQUEST_HEADERS = 1024
@@ -119,10 +120,15 @@ class CollectorCors:
         return allow_origin(origin, await self._patterns(bridge))
 
     async def preflight(self, request: Request) -> Response:
-        """Answer `OPTIONS` on a collector route: 204, with CORS headers only if allowed."""
+        """Answer `OPTIONS` on a collector route: 204, with CORS headers only if allowed.
+
+        `Allow` names the methods of this path (`/track` or `/collect/...`), as the
+        OpenAPI document does."""
         origin = request.headers.get("origin")
         method = request.headers.get("access-control-request-method")
-        response = Response(status_code=204, headers={"Allow": ALLOW_METHODS})
+        source_id = request.path_params.get("source_id")
+        methods = TRACK_METHODS if source_id is None else COLLECT_METHODS
+        response = Response(status_code=204, headers={"Allow": methods})
         if not origin or not method:
             return response
         response.headers["Vary"] = "Origin"
@@ -140,7 +146,7 @@ class CollectorCors:
             {
                 "Access-Control-Allow-Origin": allowed,
                 "Access-Control-Allow-Credentials": "true",
-                "Access-Control-Allow-Methods": ALLOW_METHODS,
+                "Access-Control-Allow-Methods": methods,
                 "Access-Control-Allow-Headers": asked[:_MAX_REQUEST_HEADERS] or "Content-Type",
                 "Access-Control-Max-Age": MAX_AGE,
             }

@@ -111,12 +111,13 @@ async def scrape_access(
 def metrics_router() -> APIRouter:
     router = APIRouter(tags=["metrics"])
 
+    # not in the OpenAPI document: Prometheus text for scrapers, not an API a client
+    # would be generated for (docs/metrics.md describes it)
     @router.get(
         "/metrics",
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {}}}},
         dependencies=[Depends(scrape_access)],
-        summary="Metrics in the Prometheus text format",
+        include_in_schema=False,
     )
     async def metrics(request: Request) -> Response:
         """Requests, events stored, the writer, merges, flows, segments, the feed and jobs

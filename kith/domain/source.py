@@ -31,6 +31,9 @@ class Source(msgspec.Struct, kw_only=True):
     description: str = ""
     rate_limit: RateLimit | None = None
     """None (the default): no limit."""
+    async_: bool = msgspec.field(default=False, name="async")
+    """Async storage by default for this source's payloads (`options.async` decides
+    when a payload gives it)."""
 
     def accepts(self, bridge: Bridge) -> bool:
         """True when this source may feed the collector through `bridge`."""

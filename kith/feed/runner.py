@@ -16,12 +16,35 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from kith.domain.ids import new_id
 from kith.feed.consumer import FeedConsumer
-from kith.storage.ports import FeedPosition, Storage
+from kith.storage.ports import FeedEntry, FeedPosition, Storage
 
 log = logging.getLogger(__name__)
+
+
+class Log(Protocol):
+    """What a runner reads: the committed events (the default) or another log read the
+    same way, such as async storage's ingest log."""
+
+    @property
+    def start(self) -> FeedPosition | None:
+        """Where a new consumer starts (None: the head)."""
+        ...
+
+    async def read(self, after: FeedPosition, limit: int) -> list[FeedEntry]: ...
+
+
+class _CommittedEvents:
+    start = None
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def read(self, after: FeedPosition, limit: int) -> list[FeedEntry]:
+        return await self._storage.feed.read(after, limit)
 
 
 @dataclass(slots=True)
@@ -44,8 +67,10 @@ class FeedRunner:
         poll: float = 0.5,
         lease: float = 30.0,
         owner: str | None = None,
+        log: Log | None = None,
     ) -> None:
         self._storage = storage
+        self._log: Log = log if log is not None else _CommittedEvents(storage)
         self._consumers = consumers
         self._batch = batch
         self._poll = poll
@@ -100,14 +125,16 @@ class FeedRunner:
             try:
                 now = time.monotonic()
                 if position is None or now - renewed > self._lease / 3:
-                    position = await feed.claim(consumer.name, self.owner, self._lease)
+                    position = await feed.claim(
+                        consumer.name, self.owner, self._lease, self._log.start
+                    )
                     renewed = now
                     status.holding = position is not None
                     if position is None:  # another process holds it
                         await self._sleep(consumer.name, min(self._lease / 3, 5.0))
                         continue
                 status.position = position
-                entries = await feed.read(position, self._batch)
+                entries = await self._log.read(position, self._batch)
                 if not entries:
                     await self._sleep(consumer.name, self._poll)
                     continue

@@ -44,6 +44,7 @@ from kith.storage.ports import Storage
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
+from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.stored import StoredEvents
 from kith.tracking.track import Tracker
@@ -102,6 +103,8 @@ class Services:
     segments: SegmentService
     schedule: RefreshSchedule
     redirects: RedirectService
+    ingest: AsyncIngest
+    ingest_runner: FeedRunner
     metrics: MetricsRegistry
     """What `/metrics` reports; every part adds to it (see `kith.metrics.registry`)."""
 
@@ -115,12 +118,14 @@ class Services:
         """Feed consumers and the job runner: `kith serve` runs them, one-shot commands
         (`kith keys`, `kith export` ...) do not."""
         self.feed.start()
+        self.ingest_runner.start()
         self.job_runner.start()
         self.schedule.start()
 
     async def stop_background(self) -> None:
         await self.schedule.stop()
         await self.job_runner.stop()
+        await self.ingest_runner.stop()
         await self.feed.stop()
 
     def config_changed(self, kind: str, key: str) -> None:
@@ -171,7 +176,7 @@ def build_services(
     traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
     walk = ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock)
     job_kinds += [walk, TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock)]
-    nodes = node_services(storage)
+    nodes = node_services(storage, consent_types)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
     # computed traits first, so flows and segments read them with this request counted
@@ -187,6 +192,7 @@ def build_services(
         nodes,
         runs,
     )
+    ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     jobs = JobService(storage.jobs, job_runner.wake)
     segments = SegmentService(
@@ -228,6 +234,15 @@ def build_services(
             jobs, segment_catalog, every=settings.segment_refresh_seconds, clock=clock
         ),
         redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
+        ingest=ingest,
+        ingest_runner=FeedRunner(
+            storage,
+            [IngestProcessor(tracker, sources)],
+            batch=settings.ingest_batch,
+            poll=settings.feed_poll_seconds,
+            lease=settings.lease_seconds,
+            log=IngestLogReader(storage, ingest),
+        ),
         metrics=MetricsRegistry(multiprocess_dir=metrics_dir),
     )
     if stored is not None:  # metrics are on

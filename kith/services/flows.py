@@ -20,6 +20,7 @@ from kith.storage.ports import Storage
 from kith.workflows.catalog import FlowCatalog
 from kith.workflows.engine import execute
 from kith.workflows.graph import FlowInvalid, compile_flow
+from kith.workflows.registry import NodeRegistry
 from kith.workflows.run import FlowRun
 from kith.workflows.runs import FlowRunLog
 from kith.workflows.services import NodeServices
@@ -31,6 +32,41 @@ def _invalid(problems: list[tuple[tuple[str | int, ...], str]]) -> InvalidPayloa
     return InvalidPayload(
         [{"loc": ["body", *loc], "msg": msg, "type": "flow_invalid"} for loc, msg in problems]
     )
+
+
+REDACTED = "***"
+
+
+def _secret_fields(registry: NodeRegistry, node: Document) -> list[str]:
+    cls = registry.get(str(node.get("type")))
+    return cls.secret_fields() if cls is not None else []
+
+
+def redact(document: Document, registry: NodeRegistry) -> Document:
+    """The flow with its nodes' secret config values (SMTP passwords, webhook URLs)
+    shown as `***`: they are write-only, like destination secrets."""
+    nodes = []
+    for node in document.get("nodes") or []:
+        secret = [
+            name for name in _secret_fields(registry, node) if (node.get("config") or {}).get(name)
+        ]
+        if secret:
+            node = {**node, "config": {**node["config"], **dict.fromkeys(secret, REDACTED)}}
+        nodes.append(node)
+    return {**document, "nodes": nodes}
+
+
+def keep_secrets(graph: Document, before: Document, registry: NodeRegistry) -> Document:
+    """A PUT of what GET answered: a secret sent back as `***` keeps its stored value."""
+    stored = {node.get("id"): node for node in before.get("nodes") or []}
+    nodes = []
+    for node in graph.get("nodes") or []:
+        config = dict(node.get("config") or {})
+        for name in _secret_fields(registry, node):
+            if config.get(name) == REDACTED:
+                config[name] = ((stored.get(node.get("id")) or {}).get("config") or {}).get(name)
+        nodes.append({**node, "config": config})
+    return {**graph, "nodes": nodes}
 
 
 def flow_view(document: Document) -> Document:
@@ -85,8 +121,11 @@ class FlowService:
             raise NotFound(f"Rule {rule_id!r} not found")
 
     # flows -----------------------------------------------------------------------------
+    def _view(self, document: Document) -> Document:
+        return redact(flow_view(document), self._catalog.registry)
+
     async def flows(self) -> list[Document]:
-        return [flow_view(doc) for _, doc in sorted((await self._flows.all()).items())]
+        return [self._view(doc) for _, doc in sorted((await self._flows.all()).items())]
 
     async def _flow(self, flow_id: str) -> Document:
         found = (await self._flows.all()).get(flow_id)
@@ -95,15 +134,16 @@ class FlowService:
         return found
 
     async def flow(self, flow_id: str) -> Document:
-        return flow_view(await self._flow(flow_id))
+        return self._view(await self._flow(flow_id))
 
     async def put_flow(self, flow_id: str, graph: Document) -> Document:
         """Check and save the draft (422 naming the node on any problem)."""
+        before = (await self._flows.all()).get(flow_id) or {}
+        graph = keep_secrets(graph, before, self._catalog.registry)
         try:
             compile_flow({**graph, "id": flow_id}, self._catalog.registry)
         except FlowInvalid as error:
             raise _invalid(error.problems) from None
-        before = (await self._flows.all()).get(flow_id) or {}
         document: Document = {key: graph.get(key) for key in GRAPH_FIELDS}
         document.update(
             id=flow_id,
@@ -112,7 +152,7 @@ class FlowService:
             deployed=before.get("deployed"),
         )
         await self._flows.put(flow_id, document)
-        return flow_view(document)
+        return self._view(document)
 
     async def deploy(self, flow_id: str) -> Document:
         document = await self._flow(flow_id)
@@ -122,7 +162,7 @@ class FlowService:
         await self._versions.put(f"{flow_id}:{version}", {**deployed, "flow": flow_id})
         document = {**document, "deployed": deployed}
         await self._flows.put(flow_id, document)
-        return flow_view(document)
+        return self._view(document)
 
     async def delete_flow(self, flow_id: str) -> None:
         if not await self._flows.delete(flow_id):
@@ -130,7 +170,11 @@ class FlowService:
 
     async def versions(self, flow_id: str) -> list[Document]:
         await self._flow(flow_id)
-        found = [doc for doc in (await self._versions.all()).values() if doc.get("flow") == flow_id]
+        found = [
+            redact(doc, self._catalog.registry)
+            for doc in (await self._versions.all()).values()
+            if doc.get("flow") == flow_id
+        ]
         return sorted(found, key=lambda doc: -int(doc.get("version") or 0))
 
     def nodes(self) -> list[Document]:

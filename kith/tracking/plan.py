@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kith.domain.ids import new_id
+from kith.domain.source import Source
 from kith.identity.rules import IdentityRules
 from kith.storage.ports import Document, VisitUnit
 
@@ -37,6 +38,12 @@ class TrackResult:
             "errors": self.errors,
             "warnings": self.warnings,
         }
+
+
+class SourceLookup(Protocol):
+    """How the pipeline finds a source: from a cache (`services.sources.SourceRegistry`)."""
+
+    async def cached(self, source_id: str) -> Source | None: ...
 
 
 @dataclass(slots=True)

@@ -21,8 +21,14 @@ class ProfileChoice:
 
 
 async def choose_profile(
-    storage: Storage, session: Document | None, given_id: str | None, source: Source
+    storage: Storage,
+    session: Document | None,
+    given_id: str | None,
+    source: Source,
+    mint: str | None = None,
 ) -> ProfileChoice:
+    """`mint`: the id a new profile takes, fixed earlier by Kith itself (async storage
+    answers with it before processing); by default a fresh one."""
     bound = (session or {}).get("profile") or {}
     if bound.get("id"):
         # a known session decides, whatever the payload says; a merged id
@@ -36,4 +42,8 @@ async def choose_profile(
         if source.static_profile_id:
             return ProfileChoice(given_id, minted=False)
     # a client cannot choose ids: an unknown id gets a fresh profile
+    if mint:
+        # fixed before: a run of the same payload again may have created it already,
+        # so it is locked and loaded like any known id
+        return ProfileChoice(mint, minted=False)
     return ProfileChoice(new_id(), minted=True)

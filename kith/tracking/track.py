@@ -29,13 +29,12 @@ from kith.domain.source import Bridge, Source
 from kith.identity.counters import IdentityCounters
 from kith.identity.merge_keys import ID_KIND
 from kith.identity.rules import KeyChanges, gained_keys
-from kith.services.sources import SourceRegistry
 from kith.storage.ports import Document, IdentityRow, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import MergeStep, Plan, TrackResult, Visit, VisitStep
+from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
 from kith.tracking.stored import StoredEvents
@@ -50,7 +49,7 @@ def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
     return session, payload.profile.id if payload.profile else None
 
 
-def _chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
+def chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
     """Group batch positions that share a session or profile id, each group in order."""
     parent = list(range(len(keys)))
 
@@ -88,7 +87,7 @@ class Tracker:
     def __init__(
         self,
         storage: Storage,
-        sources: SourceRegistry,
+        sources: SourceLookup,
         enrichment: SessionEnrichment,
         changes: ProfileChanges,
         *,
@@ -129,6 +128,7 @@ class Tracker:
         bridge: Bridge = "rest",
         profile_less: bool = False,
         source: Source | None = None,
+        mint: str | None = None,
     ) -> TrackResult:
         if source is None:
             source = await self.source_for(payload.source.id, bridge)
@@ -149,7 +149,7 @@ class Tracker:
             minted = False
             if not profile_less:
                 given_profile = payload.profile.id if payload.profile else None
-                choice = await choose_profile(self._storage, session, given_profile, source)
+                choice = await choose_profile(self._storage, session, given_profile, source, mint)
                 profile_id, minted = choice.id, choice.minted
                 if not minted:
                     profile_id = (await held.hold_profiles([profile_id]))[profile_id]
@@ -203,7 +203,7 @@ class Tracker:
                     payload, info, profile_less=profile_less, source=source
                 )
 
-        await asyncio.gather(*(run(chain) for chain in _chains(keys)))
+        await asyncio.gather(*(run(chain) for chain in chains(keys)))
         return [result for result in results if result is not None]
 
     async def _build(

@@ -12,6 +12,7 @@ that wait on the outside world run under their timeout; at most
 from __future__ import annotations
 
 import asyncio
+import copy
 import time
 from typing import Any
 
@@ -30,6 +31,8 @@ async def execute(
     flow: CompiledFlow, run: FlowRun, payload: Any, *, max_node_runs: int = MAX_NODE_RUNS
 ) -> None:
     """Run `flow` from its start node with `payload`; results are left on `run`."""
+    if flow.snapshot and run.profile is not None and run.started_profile is None:
+        run.started_profile = copy.deepcopy(run.profile)
     inbox: dict[str, list[tuple[str, Any]]] = {flow.start: [("", payload)]}
     runs = 0
     try:
@@ -71,6 +74,8 @@ async def _run_node(node: CompiledNode, run: FlowRun, item: Any) -> Output:
         error = str(exc) or type(exc).__name__
     if error is not None:
         run.failed_node_types.append(node.type)
+        for secret in node.impl.secrets():
+            error = error.replace(secret, "***")
         output = _recover(node, run, item, error)
     run.trace.append(
         TraceEntry(

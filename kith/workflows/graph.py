@@ -56,6 +56,8 @@ class CompiledFlow:
     start: str
     order: list[str]
     nodes: dict[str, CompiledNode]
+    snapshot: bool = False
+    """Some node compares with the profile as it was at the start of the run."""
 
 
 def compile_flow(
@@ -98,6 +100,7 @@ def compile_flow(
         start=starts[0],
         order=order,
         nodes=nodes,
+        snapshot=any(node.impl.snapshot for node in nodes.values()),
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import httpx2 as httpx
 
+from kith.domain.consent import ConsentType
 from kith.domain.document import Document
 from kith.storage.ports import Storage
 
@@ -22,12 +23,21 @@ class DestinationQueue(Protocol):
         ...
 
 
+class ConsentTypes(Protocol):
+    async def all(self) -> dict[str, ConsentType]:
+        """The consent types by id (cached configuration)."""
+        ...
+
+
 @dataclass(slots=True)
 class NodeServices:
     storage: Storage
     http: httpx.AsyncClient
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("kith.flows"))
     destinations: DestinationQueue | None = None
+    consent_types: ConsentTypes | None = None
+    """For the consent nodes: expiry and defaults of each consent type (none: a
+    grant never expires and no type has a default)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """For plugin nodes: services a plugin package registers under its own name."""
 
@@ -35,6 +45,6 @@ class NodeServices:
         await self.http.aclose()
 
 
-def node_services(storage: Storage) -> NodeServices:
+def node_services(storage: Storage, consent_types: ConsentTypes | None = None) -> NodeServices:
     client = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(10.0))
-    return NodeServices(storage=storage, http=client)
+    return NodeServices(storage=storage, http=client, consent_types=consent_types)

@@ -200,3 +200,27 @@ def test_nodes_are_listed_with_ports_schemas_and_docs(
     assert nodes["if"]["ports"] == ["true", "false"]
     assert "condition" in nodes["if"]["config_schema"]["properties"]
     assert all(node["docs"] for node in nodes.values())
+
+
+def test_node_secrets_are_write_only(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    mail = {
+        "id": "mail", "type": "send-email",
+        "config": {"host": "smtp.example", "user": "kith", "password": "s3cret",
+                   "from": "kith@example.com", "to": "team@example.com",
+                   "subject": "hi", "body": "hello"},
+    }  # fmt: skip
+    put_flow(client, admin, "mailer", [START, mail], chain(mail), mode="async")
+    shown = get_json(client, admin, "/api/flows/mailer")
+    assert shown["nodes"][1]["config"]["password"] == "***"
+    assert "s3cret" not in client.get("/api/flows", headers=admin).text
+    assert "s3cret" not in client.get("/api/flows/mailer/versions", headers=admin).text
+    # read-modify-write: the secret sent back as *** keeps its value
+    shown["name"] = "renamed"
+    response = client.put("/api/flows/mailer", json=shown, headers=admin)
+    assert response.status_code == 200, response.text
+    stored = client.app.state.services.configs.of("flow")  # type: ignore[attr-defined]
+    document = client.portal.call(stored.all)["mailer"]  # type: ignore[union-attr]
+    assert document["nodes"][1]["config"]["password"] == "s3cret"
+    assert document["name"] == "renamed"

@@ -90,7 +90,9 @@ def test_browser_payload_enriches_the_session(
         "ip",
         "resolution",
         "geo",
+        "id",  # the payload's own device.id
     }
+    assert session["device"]["id"] == "0d8b7b66-3f3c-4d3a-9b0e-6d6f5a1c2b33"
     assert set(session["os"]) == {"name", "version"}
     assert set(session["app"]) == {"type", "name", "version", "language", "bot"}
     assert set(session["utm"]) == {"source", "medium", "campaign", "term", "content"}

@@ -163,9 +163,10 @@ async def test_a_consumer_killed_mid_feed_resumes_without_skipping(
     ids = await commit_events(storage, 300, per_unit=5)
     await _wait_for(out, 60)
     _stop(first, signal.SIGKILL)
+    ids += await commit_events(storage, 100, per_unit=5)  # only the second can see these
     second = _spawn(_url(store_settings), out, "second", 1.0)
     try:
-        await _wait_for(out, 300)
+        await _wait_for(out, 400)
     finally:
         assert _stop(second) == 0
     handled = _handled(out)

@@ -120,15 +120,14 @@ def test_the_reader_walks_dicts_and_lists() -> None:
 def test_mappings_and_merge_keys_still_refuse_flow_scopes() -> None:
     """Only conditions and templates ask for payload@, memory@ and flow@; the
     places that write or index stored data refuse them as before."""
-    from kith.identity.keys import IdentitySettings, MergeKey, validate_settings
-
     from kith.domain.event_type import MappingRule
     from kith.domain.mapping import CompiledRule, RuleError
+    from kith.identity.merge_keys import IdentitySettings, KeyRule, validate_settings
 
     for scope in ("payload", "memory", "flow"):
         with pytest.raises(RuleError, match="unknown scope"):
             CompiledRule.of(MappingRule(to=f"{scope}@traits.x", op="set", from_=1))
         rule = CompiledRule.of(MappingRule(to="profile@traits.x", op="set", from_=f"{scope}@a"))
         assert rule.source is None and rule.constant == f"{scope}@a"
-        problems = validate_settings(IdentitySettings(merge_keys=[MergeKey(path=f"{scope}@a")]))
+        problems = validate_settings(IdentitySettings(keys=[KeyRule(path=f"{scope}@a")]))
         assert problems and "unknown scope" in problems[0][1]

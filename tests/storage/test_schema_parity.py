@@ -17,7 +17,7 @@ from tests.postgres import drop_schema, fresh_schema_url
 
 # engine-specific: PostgreSQL records the transaction of each event for the feed
 # (its `seq` is not commit order, SQLite's is); partitions are PostgreSQL's
-_ONLY_POSTGRES_COLUMNS = {("events", "txid")}
+_ONLY_POSTGRES_COLUMNS = {("events", "txid"), ("ingest", "txid")}
 _ONLY_POSTGRES_INDEXES = {("events", ("id",)), ("events", ("txid", "seq"))}
 _TABLES = (
     "sources",
@@ -29,6 +29,7 @@ _TABLES = (
     "config_docs",
     "feed_consumers",
     "jobs",
+    "ingest",
 )
 
 

@@ -1,4 +1,7 @@
-"""The admin API: one router per resource, mounted under /api."""
+"""The admin API: one router per resource, mounted under /api.
+
+Every route here checks an API key, so 401 and 403 are declared once for all of
+them; each route declares the other statuses it may answer (`responses`)."""
 
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ from kith.api.admin import (
     sessions,
     sources,
 )
+from kith.api.admin.responses import responses
 
 
 def admin_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+    router = APIRouter(prefix="/api", responses=responses(401, 403))
     router.include_router(keys.router)
     router.include_router(sources.router)
     router.include_router(profiles.router)

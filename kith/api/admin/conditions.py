@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from kith.api.admin.responses import responses
 from kith.api.auth import require
 from kith.conditions import MAX_CONDITION_LENGTH, check_condition
 from kith.domain.access import Permission
@@ -36,6 +37,7 @@ class ConditionCheckOut(BaseModel):
     "/check",
     response_model=ConditionCheckOut,
     dependencies=[Depends(require(Permission.config_read))],
+    responses=responses(404, 413, 422, 503),
 )
 def check(body: ConditionCheck) -> ConditionCheckOut:
     """Any role may call it; it reads and stores nothing. A plain `def`: parsing a

@@ -6,8 +6,10 @@ from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from kith.api.admin.fields import NOT_BLANK, RequestBody, Whole
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.consent import ConsentType
@@ -15,17 +17,17 @@ from kith.domain.consent import ConsentType
 router = APIRouter(prefix="/consent-types", tags=["consents"])
 read = [Depends(require(Permission.config_read))]
 write = [Depends(require(Permission.config_write))]
-ConsentId = Annotated[str, Path(min_length=1, max_length=128)]
+ConsentId = Annotated[
+    str, Path(max_length=128, pattern=NOT_BLANK, description="Trimmed and lower-cased.")
+]
 
 
-class ConsentFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class ConsentFields(RequestBody):
     name: str = Field("", max_length=200)
     description: str = Field("", max_length=2000)
     revokable: bool = True
     default: bool = False
-    auto_expiry_days: int | None = Field(None, ge=1, le=36500)
+    auto_expiry_days: Annotated[int, Field(ge=1, le=36500), Whole] | None = None
 
 
 class ConsentOut(ConsentFields):
@@ -37,7 +39,7 @@ def _id(raw: str) -> str:
 
 
 def out(consent: ConsentType) -> ConsentOut:
-    return ConsentOut.model_validate(msgspec.to_builtins(consent))
+    return ConsentOut.model_validate(msgspec.to_builtins(consent), strict=False)
 
 
 @router.get("", response_model=list[ConsentOut], dependencies=read)
@@ -46,12 +48,19 @@ async def list_consent_types(request: Request) -> list[ConsentOut]:
     return [out(types[key]) for key in sorted(types)]
 
 
-@router.get("/{consent_id}", response_model=ConsentOut, dependencies=read)
+@router.get(
+    "/{consent_id}", response_model=ConsentOut, dependencies=read, responses=responses(404, 422)
+)
 async def get_consent_type(consent_id: ConsentId, request: Request) -> ConsentOut:
     return out(await services_of(request).consent_types.get(_id(consent_id)))
 
 
-@router.put("/{consent_id}", response_model=ConsentOut, dependencies=write)
+@router.put(
+    "/{consent_id}",
+    response_model=ConsentOut,
+    dependencies=write,
+    responses=responses(413, 422, 503),
+)
 async def put_consent_type(
     consent_id: ConsentId, body: ConsentFields, request: Request
 ) -> ConsentOut:
@@ -59,7 +68,9 @@ async def put_consent_type(
     return out(await services_of(request).consent_types.put(consent))
 
 
-@router.delete("/{consent_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/{consent_id}", status_code=204, dependencies=write, responses=responses(404, 422, 503)
+)
 async def delete_consent_type(consent_id: ConsentId, request: Request) -> Response:
     await services_of(request).consent_types.delete(_id(consent_id))
     return Response(status_code=204)

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from kith.api.admin.fields import NOT_BLANK, RequestBody, Storable
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.event_type import EventType, MappingOp, MappingRule, OnInvalid
@@ -16,27 +18,32 @@ from kith.domain.payload import normalise_event_type
 router = APIRouter(prefix="/event-types", tags=["event types"])
 read = [Depends(require(Permission.config_read))]
 write = [Depends(require(Permission.config_write))]
-TypeName = Annotated[str, Path(min_length=1, max_length=128)]
+TypeName = Annotated[
+    str,
+    Path(
+        max_length=128,
+        pattern=NOT_BLANK,
+        description="Trimmed, lower-cased, spaces become `-` (`Page View` is `page-view`).",
+    ),
+]
 
 
-class Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class Rule(RequestBody):
+    model_config = ConfigDict(extra="forbid")
 
-    from_: Any = Field(
+    from_: Annotated[Any, Storable] = Field(
         None, alias="from", description="`event@...`/`profile@...`/`session@...` path or a constant"
     )
     to: str = Field(..., max_length=512, description="A `profile@...` path")
     op: MappingOp = "set"
 
 
-class EventTypeFields(BaseModel):
+class EventTypeFields(RequestBody):
     """What PUT accepts: GET's answer without the read-only `type` and `builtin`."""
-
-    model_config = ConfigDict(extra="ignore")
 
     description: str = Field("", max_length=2000)
     tags: list[Annotated[str, Field(max_length=128)]] = Field(default_factory=list, max_length=100)
-    schema_: dict[str, Any] | None = Field(
+    schema_: Annotated[dict[str, Any], Storable] | None = Field(
         None, alias="schema", description="JSON Schema for the event's properties"
     )
     on_invalid: OnInvalid = "store"
@@ -50,7 +57,7 @@ class EventTypeOut(EventTypeFields):
 
 
 def out(event_type: EventType) -> EventTypeOut:
-    return EventTypeOut.model_validate(msgspec.to_builtins(event_type))
+    return EventTypeOut.model_validate(msgspec.to_builtins(event_type), strict=False)
 
 
 @router.get("", response_model=list[EventTypeOut], dependencies=read)
@@ -59,13 +66,20 @@ async def list_event_types(request: Request) -> list[EventTypeOut]:
     return [out(t) for t in await services_of(request).event_types.all()]
 
 
-@router.get("/{event_type}", response_model=EventTypeOut, dependencies=read)
+@router.get(
+    "/{event_type}", response_model=EventTypeOut, dependencies=read, responses=responses(404, 422)
+)
 async def get_event_type(event_type: TypeName, request: Request) -> EventTypeOut:
     registry = services_of(request).event_types
     return out(await registry.get(normalise_event_type(event_type)))
 
 
-@router.put("/{event_type}", response_model=EventTypeOut, dependencies=write)
+@router.put(
+    "/{event_type}",
+    response_model=EventTypeOut,
+    dependencies=write,
+    responses=responses(413, 422, 503),
+)
 async def put_event_type(
     event_type: TypeName, body: EventTypeFields, request: Request
 ) -> EventTypeOut:
@@ -82,7 +96,9 @@ async def put_event_type(
     return out(await services_of(request).event_types.put(definition))
 
 
-@router.delete("/{event_type}", status_code=204, dependencies=write)
+@router.delete(
+    "/{event_type}", status_code=204, dependencies=write, responses=responses(404, 422, 503)
+)
 async def delete_event_type(event_type: TypeName, request: Request) -> Response:
     """Delete a stored definition; a built-in type returns to the library's."""
     await services_of(request).event_types.delete(normalise_event_type(event_type))

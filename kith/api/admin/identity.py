@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import msgspec
+import phonenumbers
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kith.api.admin.data import Id, envelope
+from kith.api.admin.fields import RequestBody, Whole
 from kith.api.admin.paging import Cursor, Limit, ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.document import Document
@@ -23,25 +26,37 @@ NormaliserName = Literal["email", "phone", "trim", "text"]
 Value = Annotated[str, StringConstraints(max_length=512)]
 
 
-class KeyRuleModel(BaseModel):
+def region_pattern() -> str:
+    """Every region code phone numbers know, in any letter case (`de` is `DE`): the
+    check `validate_settings` makes, written as a pattern for the schema."""
+    codes = sorted(phonenumbers.SUPPORTED_REGIONS)
+    either = ("".join(f"[{c}{c.lower()}]" for c in code) for code in codes)
+    return f"^(?:{'|'.join(either)})$"
+
+
+class KeyRuleModel(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(..., min_length=1, max_length=512, description="A profile path")
     normalise: NormaliserName = "trim"
-    limit: int | None = Field(
-        None, ge=1, le=100_000, description="Most values one profile may own; null: no limit"
+    limit: Annotated[
+        int | None,
+        Field(ge=1, le=100_000, description="Most values one profile may own; null: no limit"),
+        Whole,
+    ] = None
+    priority: Annotated[int, Field(ge=0, le=1_000_000, description="Lower wins"), Whole] = (
+        DEFAULT_PRIORITY
     )
-    priority: int = Field(DEFAULT_PRIORITY, ge=0, le=1_000_000, description="Lower wins")
 
 
-class LegacyKeyModel(BaseModel):
+class LegacyKeyModel(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(..., min_length=1, max_length=512)
     normalise: NormaliserName = "trim"
 
 
-class IdentitySettingsIn(BaseModel):
+class IdentitySettingsIn(RequestBody):
     """Today's shape, or the old one (`merge_keys` instead of `keys`, converted)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -53,8 +68,14 @@ class IdentitySettingsIn(BaseModel):
     blocked_values: list[Value] | None = Field(
         None, max_length=1000, description="Omitted: the defaults; [] blocks nothing"
     )
-    max_profiles_per_merge: int = Field(10, ge=2, le=1000)
-    phone_region: str | None = Field(None, min_length=2, max_length=2)
+    max_profiles_per_merge: Annotated[int, Field(ge=2, le=1000), Whole] = 10
+    phone_region: str | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="Region (ISO 3166) of phone numbers written without a country code.",
+        json_schema_extra={"pattern": region_pattern()},
+    )
 
 
 class KeyRuleOut(BaseModel):
@@ -71,7 +92,7 @@ class IdentitySettingsOut(BaseModel):
     phone_region: str | None
 
 
-class MergeRequest(BaseModel):
+class MergeRequest(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     ids: list[Annotated[str, StringConstraints(min_length=1, max_length=256)]] = Field(
@@ -93,6 +114,7 @@ def out(settings: IdentitySettings) -> IdentitySettingsOut:
     "/settings/identity",
     response_model=IdentitySettingsOut,
     dependencies=[Depends(require(Permission.config_read))],
+    responses=responses(404, 422),
 )
 async def get_identity_settings(request: Request) -> IdentitySettingsOut:
     return out(await services_of(request).identity.current())
@@ -102,6 +124,7 @@ async def get_identity_settings(request: Request) -> IdentitySettingsOut:
     "/settings/identity",
     response_model=IdentitySettingsOut,
     dependencies=[Depends(require(Permission.config_write))],
+    responses=responses(413, 422, 503),
 )
 async def put_identity_settings(body: IdentitySettingsIn, request: Request) -> IdentitySettingsOut:
     document: dict[str, Any] = body.model_dump(exclude_none=True)
@@ -112,6 +135,7 @@ async def put_identity_settings(body: IdentitySettingsIn, request: Request) -> I
     "/profiles/{profile_id}/identities",
     response_model=ListPage[dict[str, Any]],
     dependencies=[Depends(require(Permission.data_read))],
+    responses=responses(404, 422),
 )
 async def profile_identities(
     profile_id: Id, request: Request, cursor: Cursor = None, limit: Limit = 50
@@ -126,6 +150,7 @@ async def profile_identities(
     "/profiles/{profile_id}/merge",
     response_model=MergeAnswer,
     dependencies=[Depends(require(Permission.config_write))],
+    responses=responses(404, 413, 422, 503),
 )
 async def merge_profiles(profile_id: Id, body: MergeRequest, request: Request) -> MergeAnswer:
     """Merge the profiles `ids` name into this one, under the same identity rules and

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from kith.api.admin.paging import Cursor, Limit, ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.jobs.service import job_view
@@ -31,7 +32,7 @@ class JobOut(BaseModel):
     params: dict[str, object]
 
 
-@router.get("", response_model=ListPage[JobOut])
+@router.get("", response_model=ListPage[JobOut], responses=responses(422))
 async def list_jobs(
     request: Request,
     kind: Annotated[str | None, Query(max_length=64)] = None,
@@ -44,7 +45,9 @@ async def list_jobs(
     return ListPage[JobOut](items=items, next=page.next)
 
 
-@router.get("/{job_id}", response_model=JobOut)
-async def get_job(job_id: Annotated[str, Path(max_length=64)], request: Request) -> JobOut:
+@router.get("/{job_id}", response_model=JobOut, responses=responses(404, 422))
+async def get_job(
+    job_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request
+) -> JobOut:
     """One job: `status` queued, running, done or failed; `done` of `total` units."""
     return JobOut.model_validate(job_view(await services_of(request).jobs.get(job_id)))

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from kith.api.admin.fields import Lax, RequestBody
 from kith.api.admin.paging import ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission, Role
 
@@ -16,9 +18,8 @@ router = APIRouter(
 )
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    role: Role
+class KeyCreate(RequestBody):
+    role: Annotated[Role, Lax]
     name: str = Field("", max_length=200)
 
 
@@ -36,7 +37,7 @@ class KeyInfo(BaseModel):
     created: str
 
 
-@router.post("", status_code=201, response_model=KeyCreated)
+@router.post("", status_code=201, response_model=KeyCreated, responses=responses(413, 422, 503))
 async def create_key(body: KeyCreate, request: Request) -> KeyCreated:
     key, plain = await services_of(request).keys.create(body.role, body.name)
     return KeyCreated(id=key.id, key=plain, role=key.role, name=key.name)
@@ -49,7 +50,9 @@ async def list_keys(request: Request) -> ListPage[KeyInfo]:
     return ListPage[KeyInfo](items=items, next=None)
 
 
-@router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: Annotated[str, Path(max_length=64)], request: Request) -> Response:
+@router.delete("/{key_id}", status_code=204, responses=responses(404, 422, 503))
+async def revoke_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64)], request: Request
+) -> Response:
     await services_of(request).keys.revoke(key_id)
     return Response(status_code=204)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
-from kith.api.admin.data import Id, envelope, time_range
+from kith.api.admin.data import Id, Moment, envelope, time_range
 from kith.api.admin.paging import Cursor, Limit, ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.document import Document
@@ -21,15 +22,42 @@ router = APIRouter(tags=["data"])
 reading = [Depends(require(Permission.data_read))]
 
 
-@router.get("/profiles", response_model=ListPage[dict[str, Any]], dependencies=reading)
+class ErasedCounts(BaseModel):
+    profiles: int
+    ids: int
+    sessions: int
+    events: int
+    identities: int
+
+
+class ProfileErased(BaseModel):
+    id: str = Field(description="The erased profile's id (the one the given id resolved to).")
+    deleted: ErasedCounts = Field(description="Rows deleted, per kind.")
+
+
+class ProfileExport(BaseModel):
+    """Everything stored about one person (the document `GET .../export` streams)."""
+
+    exported: str = Field(description="When the export was made (ISO-8601 UTC).")
+    profile: dict[str, Any]
+    sessions: list[dict[str, Any]] = Field(description="Newest first.")
+    events: list[dict[str, Any]] = Field(description="Newest first.")
+
+
+@router.get(
+    "/profiles",
+    response_model=ListPage[dict[str, Any]],
+    dependencies=reading,
+    responses=responses(422),
+)
 async def search_profiles(
     request: Request,
     q: Annotated[str | None, Query(max_length=256)] = None,
     segment: Annotated[str | None, Query(max_length=256)] = None,
-    updated_from: datetime | None = None,
-    updated_to: datetime | None = None,
-    visited_from: datetime | None = None,
-    visited_to: datetime | None = None,
+    updated_from: Moment | None = None,
+    updated_to: Moment | None = None,
+    visited_from: Moment | None = None,
+    visited_to: Moment | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ListPage[Document]:
@@ -54,7 +82,12 @@ async def search_profiles(
     return envelope(await services_of(request).profiles.search(where, cursor, limit))
 
 
-@router.get("/profiles/{profile_id}", response_model=dict[str, Any], dependencies=reading)
+@router.get(
+    "/profiles/{profile_id}",
+    response_model=dict[str, Any],
+    dependencies=reading,
+    responses=responses(404, 422),
+)
 async def get_profile(profile_id: Id, request: Request) -> Document:
     """A profile by its id or any id in its `ids` (merged ids too).
 
@@ -64,14 +97,17 @@ async def get_profile(profile_id: Id, request: Request) -> Document:
 
 
 @router.get(
-    "/profiles/{profile_id}/events", response_model=ListPage[dict[str, Any]], dependencies=reading
+    "/profiles/{profile_id}/events",
+    response_model=ListPage[dict[str, Any]],
+    dependencies=reading,
+    responses=responses(404, 422),
 )
 async def profile_events(
     profile_id: Id,
     request: Request,
     type: Annotated[str | None, Query(max_length=128)] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[Moment | None, Query(alias="from")] = None,
+    to: Annotated[Moment | None, Query()] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> ListPage[Document]:
@@ -88,6 +124,7 @@ async def profile_events(
     "/profiles/{profile_id}/sessions",
     response_model=ListPage[dict[str, Any]],
     dependencies=reading,
+    responses=responses(404, 422),
 )
 async def profile_sessions(
     profile_id: Id, request: Request, cursor: Cursor = None, limit: Limit = 50
@@ -98,20 +135,29 @@ async def profile_sessions(
 
 @router.delete(
     "/profiles/{profile_id}",
-    response_model=dict[str, Any],
+    response_model=ProfileErased,
     dependencies=[Depends(require(Permission.data_erase))],
+    responses=responses(404, 422, 503),
 )
-async def erase_profile(profile_id: Id, request: Request) -> Document:
+async def erase_profile(profile_id: Id, request: Request) -> ProfileErased:
     """Forget the person: the profile, every id resolving to it, its sessions, its
     events and its identity entries, in one transaction; answers the counts.
 
     The profile lock is held meanwhile, so a collector request for the person
     either lands before (and is erased) or after (and starts a new profile)."""
     current, erased = await services_of(request).profiles.erase(profile_id)
-    return {"id": current, "deleted": asdict(erased)}
+    return ProfileErased(id=current, deleted=ErasedCounts(**asdict(erased)))
 
 
-@router.get("/profiles/{profile_id}/export", dependencies=reading)
+@router.get(
+    "/profiles/{profile_id}/export",
+    response_class=StreamingResponse,
+    dependencies=reading,
+    responses={
+        200: {"model": ProfileExport, "content": {"application/json": {}}},
+        **responses(404, 422),
+    },
+)
 async def export_profile(profile_id: Id, request: Request) -> StreamingResponse:
     """Everything stored about the person as one JSON document, streamed page by page
     so a person with 100,000 events is never held in memory at once:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from kith.api.admin.fields import RequestBody
 from kith.api.admin.paging import ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.payload import normalise_event_type
@@ -19,7 +21,7 @@ write = [Depends(require(Permission.config_write))]
 RedirectId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")]
 
 
-class RedirectFields(BaseModel):
+class RedirectFields(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
     url: str = Field(..., min_length=8, max_length=4096, description="http(s) target")
@@ -32,18 +34,27 @@ class RedirectOut(RedirectFields):
     id: str
 
 
-@router.get("", response_model=ListPage[RedirectOut], dependencies=read)
+@router.get(
+    "", response_model=ListPage[RedirectOut], dependencies=read, responses=responses(404, 422)
+)
 async def list_redirects(request: Request) -> ListPage[RedirectOut]:
     items = [RedirectOut.model_validate(r) for r in await services_of(request).redirects.all()]
     return ListPage[RedirectOut](items=items, next=None)
 
 
-@router.get("/{redirect_id}", response_model=RedirectOut, dependencies=read)
+@router.get(
+    "/{redirect_id}", response_model=RedirectOut, dependencies=read, responses=responses(404, 422)
+)
 async def get_redirect(redirect_id: RedirectId, request: Request) -> RedirectOut:
     return RedirectOut.model_validate(await services_of(request).redirects.get(redirect_id))
 
 
-@router.put("/{redirect_id}", response_model=RedirectOut, dependencies=write)
+@router.put(
+    "/{redirect_id}",
+    response_model=RedirectOut,
+    dependencies=write,
+    responses=responses(404, 413, 422, 503),
+)
 async def put_redirect(
     redirect_id: RedirectId, body: RedirectFields, request: Request
 ) -> RedirectOut:
@@ -56,7 +67,9 @@ async def put_redirect(
     )
 
 
-@router.delete("/{redirect_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/{redirect_id}", status_code=204, dependencies=write, responses=responses(404, 422, 503)
+)
 async def delete_redirect(redirect_id: RedirectId, request: Request) -> Response:
     await services_of(request).redirects.delete(redirect_id)
     return Response(status_code=204)

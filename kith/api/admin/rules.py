@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from kith.api.admin.fields import RequestBody
 from kith.api.admin.paging import ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.payload import normalise_event_type
@@ -19,7 +21,7 @@ write = [Depends(require(Permission.config_write))]
 RuleId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")]
 
 
-class RuleFields(BaseModel):
+class RuleFields(RequestBody):
     """What PUT accepts: GET's answer (its `id` is taken from the path)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -36,19 +38,24 @@ class RuleOut(RuleFields):
     id: str
 
 
-@router.get("", response_model=ListPage[RuleOut], dependencies=read)
+@router.get("", response_model=ListPage[RuleOut], dependencies=read, responses=responses(404, 422))
 async def list_rules(request: Request) -> ListPage[RuleOut]:
     """Every rule, in the order they run (by id)."""
     rules = await services_of(request).flows.rules()
     return ListPage[RuleOut](items=[RuleOut.model_validate(r) for r in rules], next=None)
 
 
-@router.get("/{rule_id}", response_model=RuleOut, dependencies=read)
+@router.get("/{rule_id}", response_model=RuleOut, dependencies=read, responses=responses(404, 422))
 async def get_rule(rule_id: RuleId, request: Request) -> RuleOut:
     return RuleOut.model_validate(await services_of(request).flows.rule(rule_id))
 
 
-@router.put("/{rule_id}", response_model=RuleOut, dependencies=write)
+@router.put(
+    "/{rule_id}",
+    response_model=RuleOut,
+    dependencies=write,
+    responses=responses(404, 413, 422, 503),
+)
 async def put_rule(rule_id: RuleId, body: RuleFields, request: Request) -> RuleOut:
     """Create or replace; 422 when the condition does not parse or the flow is unknown."""
     rule: dict[str, Any] = body.model_dump()
@@ -59,7 +66,9 @@ async def put_rule(rule_id: RuleId, body: RuleFields, request: Request) -> RuleO
     return RuleOut.model_validate(await services_of(request).flows.put_rule(rule_id, rule))
 
 
-@router.delete("/{rule_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/{rule_id}", status_code=204, dependencies=write, responses=responses(404, 422, 503)
+)
 async def delete_rule(rule_id: RuleId, request: Request) -> Response:
     await services_of(request).flows.delete_rule(rule_id)
     return Response(status_code=204)

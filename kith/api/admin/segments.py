@@ -8,7 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from kith.api.admin.fields import RequestBody
 from kith.api.admin.paging import ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.computed import KINDS
@@ -20,7 +22,7 @@ write = [Depends(require(Permission.segments_write))]
 Id = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^/\s]+$")]
 
 
-class SegmentFields(BaseModel):
+class SegmentFields(RequestBody):
     """What PUT accepts: GET's answer (its `id` and `size` are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -43,7 +45,7 @@ class JobQueued(BaseModel):
     job: str
 
 
-class TraitFields(BaseModel):
+class TraitFields(RequestBody):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field("", max_length=200)
@@ -61,26 +63,46 @@ class TraitOut(TraitFields):
 assert set(KINDS) == set(TraitFields.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
 
 
-@router.get("/segments", response_model=ListPage[SegmentOut], dependencies=read)
+@router.get(
+    "/segments",
+    response_model=ListPage[SegmentOut],
+    dependencies=read,
+    responses=responses(404, 422),
+)
 async def list_segments(request: Request) -> ListPage[SegmentOut]:
     items = [SegmentOut.model_validate(s) for s in await services_of(request).segments.segments()]
     return ListPage[SegmentOut](items=items, next=None)
 
 
-@router.get("/segments/{segment_id}", response_model=SegmentOut, dependencies=read)
+@router.get(
+    "/segments/{segment_id}",
+    response_model=SegmentOut,
+    dependencies=read,
+    responses=responses(404, 422),
+)
 async def get_segment(segment_id: Id, request: Request) -> SegmentOut:
     """The segment with `size`, the number of profiles in it now."""
     return SegmentOut.model_validate(await services_of(request).segments.segment(segment_id))
 
 
-@router.put("/segments/{segment_id}", response_model=SegmentOut, dependencies=write)
+@router.put(
+    "/segments/{segment_id}",
+    response_model=SegmentOut,
+    dependencies=write,
+    responses=responses(404, 413, 422, 503),
+)
 async def put_segment(segment_id: Id, body: SegmentFields, request: Request) -> SegmentOut:
     """Create or replace; queues a refresh of every profile (its id is in `job`)."""
     saved, job = await services_of(request).segments.put_segment(segment_id, body.model_dump())
     return SegmentOut.model_validate({**saved, "job": job.id})
 
 
-@router.delete("/segments/{segment_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/segments/{segment_id}",
+    status_code=204,
+    dependencies=write,
+    responses=responses(404, 422, 503),
+)
 async def delete_segment(segment_id: Id, request: Request) -> Response:
     await services_of(request).segments.delete_segment(segment_id)
     return Response(status_code=204)
@@ -91,6 +113,7 @@ async def delete_segment(segment_id: Id, request: Request) -> Response:
     status_code=202,
     response_model=JobQueued,
     dependencies=write,
+    responses=responses(404, 413, 422, 503),
 )
 async def refresh_segment(segment_id: Id, request: Request) -> JSONResponse:
     """Re-evaluate every profile as a job: 202 `{"job": id}` (see `GET /api/jobs/{id}`)."""
@@ -98,18 +121,33 @@ async def refresh_segment(segment_id: Id, request: Request) -> JSONResponse:
     return JSONResponse({"job": job.id}, status_code=202)
 
 
-@router.get("/computed-traits", response_model=ListPage[TraitOut], dependencies=read)
+@router.get(
+    "/computed-traits",
+    response_model=ListPage[TraitOut],
+    dependencies=read,
+    responses=responses(404, 422),
+)
 async def list_traits(request: Request) -> ListPage[TraitOut]:
     items = [TraitOut.model_validate(t) for t in await services_of(request).segments.traits()]
     return ListPage[TraitOut](items=items, next=None)
 
 
-@router.get("/computed-traits/{trait_id}", response_model=TraitOut, dependencies=read)
+@router.get(
+    "/computed-traits/{trait_id}",
+    response_model=TraitOut,
+    dependencies=read,
+    responses=responses(404, 422),
+)
 async def get_trait(trait_id: Id, request: Request) -> TraitOut:
     return TraitOut.model_validate(await services_of(request).segments.trait(trait_id))
 
 
-@router.put("/computed-traits/{trait_id}", response_model=TraitOut, dependencies=write)
+@router.put(
+    "/computed-traits/{trait_id}",
+    response_model=TraitOut,
+    dependencies=write,
+    responses=responses(404, 413, 422, 503),
+)
 async def put_trait(trait_id: Id, body: TraitFields, request: Request) -> TraitOut:
     """Create or replace; readable as `profile@computed.<id>`; queues a back-fill (`job`)."""
     trait: dict[str, Any] = body.model_dump()
@@ -118,7 +156,12 @@ async def put_trait(trait_id: Id, body: TraitFields, request: Request) -> TraitO
     return TraitOut.model_validate({**saved, "job": job.id})
 
 
-@router.delete("/computed-traits/{trait_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/computed-traits/{trait_id}",
+    status_code=204,
+    dependencies=write,
+    responses=responses(404, 422, 503),
+)
 async def delete_trait(trait_id: Id, request: Request) -> Response:
     await services_of(request).segments.delete_trait(trait_id)
     return Response(status_code=204)

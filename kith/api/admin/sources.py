@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from kith.api.admin.fields import WHITESPACE, RequestBody, Whole
 from kith.api.admin.paging import Cursor, Limit, ListPage
+from kith.api.admin.responses import responses
 from kith.api.auth import require, services_of
 from kith.domain.access import Permission
 from kith.domain.ids import new_id
@@ -17,26 +20,30 @@ from kith.domain.source import Bridge, Source, normalise_source_id
 router = APIRouter(prefix="/sources", tags=["sources"])
 read = [Depends(require(Permission.config_read))]
 write = [Depends(require(Permission.config_write))]
-SourceId = Annotated[str, Path(max_length=256)]
+SourceId = Annotated[str, Path(min_length=1, max_length=256)]
+
+_FORBIDDEN = rf"{WHITESPACE}/\x00-\x1f\x7f"
+SOURCE_ID_PATTERN = rf"^[{WHITESPACE}]*[^{_FORBIDDEN}@][^{_FORBIDDEN}]*[{WHITESPACE}]*$"
+"""A new source's id: trimmed, then no whitespace, `/` or control character in it
+(it is a path segment of `/collect` and a credential pasted into snippets), and
+no leading `@` (reserved for internal sources such as `@internal`)."""
 
 
 def _default_bridges() -> list[Bridge]:
     return ["rest"]
 
 
-class RateLimitFields(BaseModel):
+class RateLimitFields(RequestBody):
     """A token bucket for the collector: `rate` payloads a second, bursts up to `burst`."""
 
-    model_config = ConfigDict(extra="ignore", strict=True)
-
     rate: float = Field(gt=0, le=1_000_000, description="Payloads a second, sustained.")
-    burst: int = Field(ge=1, le=1_000_000, description="Most payloads at once after a lull.")
+    burst: Annotated[int, Field(ge=1, le=1_000_000), Whole] = Field(
+        description="Most payloads at once after a lull."
+    )
 
 
-class SourceFields(BaseModel):
+class SourceFields(RequestBody):
     """Everything of a source but its id; PUT accepts what GET answers."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
 
     name: str = Field("", max_length=200)
     bridges: list[Bridge] = Field(default_factory=_default_bridges)
@@ -52,29 +59,39 @@ class SourceFields(BaseModel):
     rate_limit: RateLimitFields | None = Field(
         None, description="Per-source token bucket (429 above it); null: no limit."
     )
+    async_: bool = Field(
+        False,
+        alias="async",
+        description="Async storage by default: payloads are acknowledged once logged and"
+        " processed moments later (a payload's own `options.async` decides for it).",
+    )
 
     def to_source(self, source_id: str) -> Source:
-        return msgspec.convert({**self.model_dump(), "id": source_id}, Source)
+        return msgspec.convert({**self.model_dump(by_alias=True), "id": source_id}, Source)
 
 
 class SourceCreate(SourceFields):
-    id: str | None = Field(None, description="Optional; generated when absent. Stored lower-case.")
+    id: str | None = Field(
+        None,
+        max_length=256,
+        description="Optional; generated when absent. Trimmed and stored lower-case.",
+        json_schema_extra={"pattern": SOURCE_ID_PATTERN},
+    )
 
     @field_validator("id")
     @classmethod
     def valid_id(cls, value: str | None) -> str | None:
+        """The pattern the schema shows, checked here to say in words what is wrong."""
         if value is None:
             return None
-        value = normalise_source_id(value)
-        if not value:
-            raise ValueError("must not be empty")
-        if len(value) > 256:
-            raise ValueError("must be at most 256 characters")
-        if value.startswith("@"):
-            raise ValueError("ids starting with '@' are reserved for internal sources")
-        if "/" in value or any(ch.isspace() for ch in value):
-            raise ValueError("must not contain '/' or whitespace")
-        return value
+        if re.fullmatch(SOURCE_ID_PATTERN, value) is None:
+            trimmed = normalise_source_id(value)
+            if not trimmed:
+                raise ValueError("must not be empty")
+            if trimmed.startswith("@"):
+                raise ValueError("ids starting with '@' are reserved for internal sources")
+            raise ValueError("must not contain '/', whitespace or control characters")
+        return normalise_source_id(value)
 
 
 class SourceOut(SourceFields):
@@ -85,13 +102,19 @@ def out(source: Source) -> SourceOut:
     return SourceOut.model_validate(msgspec.to_builtins(source), strict=False)
 
 
-@router.post("", status_code=201, response_model=SourceOut, dependencies=write)
+@router.post(
+    "",
+    status_code=201,
+    response_model=SourceOut,
+    dependencies=write,
+    responses=responses(409, 413, 422, 503),
+)
 async def create_source(body: SourceCreate, request: Request) -> SourceOut:
     source = body.to_source(body.id or new_id())
     return out(await services_of(request).sources.create(source))
 
 
-@router.get("", response_model=ListPage[SourceOut], dependencies=read)
+@router.get("", response_model=ListPage[SourceOut], dependencies=read, responses=responses(422))
 async def list_sources(
     request: Request, cursor: Cursor = None, limit: Limit = 50
 ) -> ListPage[SourceOut]:
@@ -99,18 +122,27 @@ async def list_sources(
     return ListPage[SourceOut](items=[out(s) for s in page.items], next=page.next)
 
 
-@router.get("/{source_id}", response_model=SourceOut, dependencies=read)
+@router.get(
+    "/{source_id}", response_model=SourceOut, dependencies=read, responses=responses(404, 422)
+)
 async def get_source(source_id: SourceId, request: Request) -> SourceOut:
     return out(await services_of(request).sources.get(normalise_source_id(source_id)))
 
 
-@router.put("/{source_id}", response_model=SourceOut, dependencies=write)
+@router.put(
+    "/{source_id}",
+    response_model=SourceOut,
+    dependencies=write,
+    responses=responses(404, 413, 422, 503),
+)
 async def replace_source(source_id: SourceId, body: SourceFields, request: Request) -> SourceOut:
     source = body.to_source(normalise_source_id(source_id))
     return out(await services_of(request).sources.replace(source))
 
 
-@router.delete("/{source_id}", status_code=204, dependencies=write)
+@router.delete(
+    "/{source_id}", status_code=204, dependencies=write, responses=responses(404, 422, 503)
+)
 async def delete_source(source_id: SourceId, request: Request) -> Response:
     await services_of(request).sources.delete(normalise_source_id(source_id))
     return Response(status_code=204)

@@ -23,6 +23,7 @@ from kith.storage.ports.data import (
 )
 from kith.storage.ports.erasure import DataTable, Erased, ErasureStore
 from kith.storage.ports.feed import START, FeedEntry, FeedPosition, FeedStore
+from kith.storage.ports.ingest import INGEST_CONSUMER, IngestLog
 from kith.storage.ports.jobs import Job, JobStatus, JobStore
 from kith.storage.ports.migrations import Migrations
 from kith.storage.ports.profiles import ProfileScan
@@ -62,6 +63,8 @@ class Storage(Protocol):
     def jobs(self) -> JobStore: ...
     @property
     def profiles(self) -> ProfileScan: ...
+    @property
+    def ingest(self) -> IngestLog: ...
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
@@ -84,6 +87,7 @@ class Storage(Protocol):
 
 
 __all__ = [
+    "INGEST_CONSUMER",
     "START",
     "ApiKeyStore",
     "ConfigListener",
@@ -98,6 +102,7 @@ __all__ = [
     "FeedPosition",
     "FeedStore",
     "IdentityRow",
+    "IngestLog",
     "Job",
     "JobStatus",
     "JobStore",

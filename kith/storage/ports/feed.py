@@ -43,9 +43,13 @@ class FeedStore(Protocol):
         """The position of the last event a read could return now."""
         ...
 
-    async def claim(self, consumer: str, owner: str, lease: float) -> FeedPosition | None:
+    async def claim(
+        self, consumer: str, owner: str, lease: float, start: FeedPosition | None = None
+    ) -> FeedPosition | None:
         """Take or renew `consumer`'s lease for `owner`; the acknowledged position, or
-        None while another owner's lease is live. A new consumer starts at the head."""
+        None while another owner's lease is live. A new consumer starts at `start`, by
+        default the head (it has nothing to catch up on). The table of positions and
+        leases also serves other logs read this way (the ingest log)."""
         ...
 
     async def acknowledge(self, consumer: str, owner: str, position: FeedPosition) -> bool:

@@ -28,6 +28,7 @@ from kith.storage.postgres.core import (
 from kith.storage.postgres.data import PgData
 from kith.storage.postgres.erasure import PgErasure
 from kith.storage.postgres.feed import PgFeed
+from kith.storage.postgres.ingest import PgIngest
 from kith.storage.postgres.jobs import PgJobs
 from kith.storage.postgres.locks import AdvisoryLocks
 from kith.storage.postgres.profiles import PgProfiles
@@ -82,6 +83,7 @@ class PostgresStorage:
         self.erasure = PgErasure(self.core)
         self.feed = PgFeed(self.core)
         self.jobs = PgJobs(self.core)
+        self.ingest = PgIngest(self.core)
         self.profiles = PgProfiles(self.core)
 
     async def start(self) -> None:

@@ -43,7 +43,9 @@ class PgFeed:
         async with self._core.pool.acquire() as conn:
             return await _head(conn)
 
-    async def claim(self, consumer: str, owner: str, lease: float) -> FeedPosition | None:
+    async def claim(
+        self, consumer: str, owner: str, lease: float, start: FeedPosition | None = None
+    ) -> FeedPosition | None:
         async with self._core.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
                 f"SELECT txid, seq, owner, lease_until > {_NOW} FROM feed_consumers"
@@ -51,7 +53,7 @@ class PgFeed:
                 consumer,
             )
             if row is None:
-                head = await _head(conn)
+                head = start if start is not None else await _head(conn)
                 inserted = await conn.execute(
                     "INSERT INTO feed_consumers (name, txid, seq, owner, lease_until)"
                     f" VALUES ($1, $2, $3, $4, {_NOW} + $5) ON CONFLICT (name) DO NOTHING",

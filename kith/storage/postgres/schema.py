@@ -73,6 +73,14 @@ MIGRATIONS: list[list[str]] = [
     [
         "ALTER TABLE identities ADD COLUMN claimed bigint, ADD COLUMN event text",
     ],
+    # async storage: payloads acknowledged before they are processed (`ingest`)
+    [
+        """CREATE TABLE ingest (
+            seq bigint GENERATED ALWAYS AS IDENTITY,
+            txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+            doc jsonb NOT NULL,
+            PRIMARY KEY (txid, seq))""",
+    ],
 ]
 
 

@@ -18,6 +18,7 @@ from kith.storage.sqlite.core import SQLiteCore, migrate_file
 from kith.storage.sqlite.data import SQLiteData
 from kith.storage.sqlite.erasure import SQLiteErasure
 from kith.storage.sqlite.feed import SQLiteFeed
+from kith.storage.sqlite.ingest import SQLiteIngest
 from kith.storage.sqlite.jobs import SQLiteJobs
 from kith.storage.sqlite.profiles import SQLiteProfiles
 from kith.storage.sqlite.sources import SQLiteSources
@@ -64,6 +65,7 @@ class SQLiteStorage:
         self.erasure = SQLiteErasure(self.core)
         self.feed = SQLiteFeed(self.core)
         self.jobs = SQLiteJobs(self.core)
+        self.ingest = SQLiteIngest(self.core)
         self.profiles = SQLiteProfiles(self.core)
 
     async def start(self) -> None:

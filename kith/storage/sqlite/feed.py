@@ -35,7 +35,9 @@ class SQLiteFeed:
         row = self._core.hot.execute("SELECT max(seq) FROM events").fetchone()
         return FeedPosition(0, int(row[0] or 0))
 
-    async def claim(self, consumer: str, owner: str, lease: float) -> FeedPosition | None:
+    async def claim(
+        self, consumer: str, owner: str, lease: float, start: FeedPosition | None = None
+    ) -> FeedPosition | None:
         def work(conn: sqlite3.Connection) -> FeedPosition | None:
             now = time.time()
             row = conn.execute(
@@ -43,13 +45,17 @@ class SQLiteFeed:
                 (consumer,),
             ).fetchone()
             if row is None:
-                head = conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+                if start is None:
+                    head = conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+                    start_at = FeedPosition(0, int(head))
+                else:
+                    start_at = start
                 conn.execute(
                     "INSERT INTO feed_consumers (name, txid, seq, owner, lease_until)"
-                    " VALUES (?, 0, ?, ?, ?)",
-                    (consumer, head, owner, now + lease),
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (consumer, start_at.txid, start_at.seq, owner, now + lease),
                 )
-                return FeedPosition(0, int(head))
+                return start_at
             if row[2] not in (None, owner) and row[3] > now:
                 return None
             conn.execute(

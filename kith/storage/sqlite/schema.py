@@ -130,6 +130,13 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE identities ADD COLUMN claimed INTEGER",
         "ALTER TABLE identities ADD COLUMN event TEXT",
     ],
+    # async storage: payloads acknowledged before they are processed (`ingest`)
+    [
+        """CREATE TABLE ingest (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            doc TEXT NOT NULL
+        )""",
+    ],
 ]
 
 

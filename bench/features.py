@@ -1,0 +1,223 @@
+"""What each capability costs the collector: new visitors with and without it, one run.
+
+Each variant starts a fresh `kith serve` (pinned like `bench.run`), configures the
+capability through the admin API, then runs the `new_visitor` scenario; the
+variants alternate (`--rounds`) so that a noisy neighbour hits all of them alike,
+and each figure is the median of its rounds. Besides requests per second it
+records the server's CPU time per request (utime + stime of its process tree
+from /proc over the measured run), which noise on a shared machine moves less.
+
+    .venv/bin/python -m bench.features                  # every variant, 3 rounds
+    .venv/bin/python -m bench.features --variants plain,flows --rounds 2 --seconds 5
+
+Variants and the goals of the issues that added them:
+
+- flows: one deployed sync flow of 5 nodes (if, set, increment, add-segment, ux)
+  on every event; goal >= 0.8x plain.
+- segments: 100 enabled segments and 10 computed traits; goal >= 0.85x plain.
+- async: the same payloads with `options.async` (acknowledged once logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench._common import RESULTS_DIR, markdown_table, scratch_dir
+from bench.run import (
+    NEW_VISITOR,
+    LoadShape,
+    Server,
+    can_pin,
+    create_source,
+    free_port,
+    http_json,
+    kith_env,
+    kith_serve_command,
+    process_tree,
+    run_wrk,
+    say,
+    serve,
+    summarise,
+    wait_healthz,
+)
+
+Setup = Callable[[Server, str], None]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its children (the server's workers)."""
+    total = 0
+    for each in process_tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
+
+
+def api(server: Server, key: str, method: str, path: str, body: Any = None) -> Any:
+    status, answer = http_json(
+        method, f"{server.base_url}{path}", body, {"Authorization": f"Bearer {key}"}
+    )
+    if status >= 300:
+        raise RuntimeError(f"{method} {path}: {status} {answer!r}")
+    return answer
+
+
+def setup_flows(server: Server, key: str) -> None:
+    nodes = [
+        {"id": "start", "type": "start"},
+        {"id": "if", "type": "if", "config": {"condition": "event@type != 'none'"}},
+        {"id": "set", "type": "set", "config": {"set": {"profile@traits.last": "event@type"}}},
+        {"id": "inc", "type": "increment", "config": {"field": "profile@stats.counters.seen"}},
+        {"id": "seg", "type": "add-segment", "config": {"segment": "seen"}},
+        {"id": "ux", "type": "ux", "config": {"tag": "div", "content": "Hi {{event@type}}"}},
+    ]
+    edges = [
+        {"from": "start", "to": "if"},
+        {"from": "if", "port": "true", "to": "set"},
+        {"from": "set", "to": "inc"},
+        {"from": "inc", "to": "seg"},
+        {"from": "seg", "to": "ux"},
+    ]
+    api(server, key, "PUT", "/api/flows/bench", {"mode": "sync", "nodes": nodes, "edges": edges})
+    api(server, key, "POST", "/api/flows/bench/deploy")
+    api(server, key, "PUT", "/api/rules/bench", {"flow": "bench", "event_type": None})
+
+
+def setup_segments(server: Server, key: str) -> None:
+    for n in range(10):
+        trait = {
+            "kind": "count" if n % 2 else "sum",
+            "event_type": "add-to-cart",
+            "property": "properties.price",
+            "window": "30d" if n % 3 == 0 else None,
+        }
+        api(server, key, "PUT", f"/api/computed-traits/t{n}", trait)
+    # selective, as real segments are: a new visitor enters 2 of them
+    for n in range(100):
+        condition = (
+            f"profile@stats.views >= {n % 7} AND profile@computed.t{n % 10} > {n + 100}"
+            if n % 2
+            else f"profile@traits.tier == 'gold' OR profile@stats.visits > {n // 50}"
+        )
+        api(server, key, "PUT", f"/api/segments/s{n}", {"condition": condition})
+
+
+VARIANTS: dict[str, tuple[Setup | None, dict[str, str]]] = {
+    "plain": (None, {}),
+    "flows": (setup_flows, {}),
+    "segments": (setup_segments, {}),
+    "async": (None, {"KITH_BENCH_OPTIONS": '{"async":true}'}),
+}
+GOALS = {"flows": 0.8, "segments": 0.85}
+
+
+@contextlib.contextmanager
+def wrk_env(extra: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def measure(variant: str, shape: LoadShape, scratch: Path) -> dict[str, Any]:
+    setup, extra = VARIANTS[variant]
+    port = free_port()
+    key = "bench-" + secrets.token_urlsafe(24)
+    data = scratch / f"{variant}-{secrets.token_hex(4)}"
+    command = kith_serve_command(port, data, shape)
+    with serve(f"kith-{variant}", command, kith_env(key), port, scratch) as server:
+        wait_healthz(server)
+        create_source(server, key)
+        if setup is not None:
+            setup(server, key)
+        time.sleep(1.5)  # configuration caches and jobs settle
+        url = server.base_url + "/track"
+        with wrk_env(extra):
+            if shape.warmup:
+                run_wrk(NEW_VISITOR, url, shape.warmup, secrets.randbits(31), shape)
+            before = cpu_seconds(server.proc.pid)
+            report = run_wrk(NEW_VISITOR, url, shape.seconds, secrets.randbits(31), shape)
+            cpu = cpu_seconds(server.proc.pid) - before
+        result = dict(summarise(variant, "kith", NEW_VISITOR, report, None, None, 0))
+        result["cpu_us_per_request"] = round(cpu / max(report["requests"], 1) * 1e6, 1)
+        if variant == "async":
+            result["drain_s"] = drain(server, key)
+        return result
+
+
+def drain(server: Server, key: str, timeout: float = 300) -> float:
+    """Seconds until the ingest backlog is processed after the load stopped."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        _, health = http_json("GET", f"{server.base_url}/healthz", None, {})
+        if isinstance(health, dict) and health.get("ingest", {}).get("backlog") == 0:
+            return round(time.monotonic() - started, 2)
+        time.sleep(0.5)
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--seconds", type=int, default=int(os.environ.get("KITH_BENCH_SECONDS", 10))
+    )
+    args = parser.parse_args(argv)
+    variants = [name.strip() for name in args.variants.split(",") if name.strip()]
+    shape = LoadShape(args.seconds, min(3, args.seconds), 64, 2, can_pin())
+    scratch = scratch_dir("features-")
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
+    for round_ in range(args.rounds):
+        for variant in variants:
+            say(f"features: round {round_ + 1}, {variant}")
+            runs[variant].append(measure(variant, shape, scratch))
+    summary = {
+        name: {
+            "requests_per_s": statistics.median(r["requests_per_s"] for r in found),
+            "cpu_us_per_request": statistics.median(r["cpu_us_per_request"] for r in found),
+            "p99_ms": statistics.median(r["p99_ms"] for r in found),
+        }
+        for name, found in runs.items()
+    }
+    plain = summary.get("plain", {}).get("requests_per_s")
+    rows = []
+    for name, figures in summary.items():
+        ratio = figures["requests_per_s"] / plain if plain else None
+        goal = GOALS.get(name)
+        verdict = "" if goal is None or ratio is None else ("met" if ratio >= goal else "missed")
+        rows.append([
+            name, f"{figures['requests_per_s']:,.0f}", f"{figures['cpu_us_per_request']:,.0f}",
+            f"{figures['p99_ms']:.1f}", f"{ratio:.2f}" if ratio else "", f"{goal or ''}", verdict,
+        ])  # fmt: skip
+    table = markdown_table(
+        ["variant", "req/s", "CPU us/req", "p99 ms", "x plain", "goal", ""], rows
+    )
+    print(table)
+    out = RESULTS_DIR / f"{time.strftime('%Y-%m-%d')}-features.json"
+    out.write_bytes(orjson.dumps({"runs": runs, "summary": summary}, option=orjson.OPT_INDENT_2))
+    say(f"features: wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Async storage (`options.async`, or a source whose default is async).
+
+Accepting: the request fixes every id the pipeline would otherwise choose (the
+event ids, the session id, and for a new visitor a freshly minted profile id),
+appends the payload with its request facts to the durable ingest log in one
+group commit, and answers with those ids at once.
+
+Processing: the `IngestProcessor` reads the log in batches (as a feed consumer
+of its own log, so it is claimed across processes and resumes after a crash)
+and runs the same pipeline on each payload, those of one session or profile in
+log order, others at the same time. Running a payload twice stores nothing
+twice: its events carry their fixed ids, its session is known the second time,
+and a minted profile id is loaded before it is created."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+import msgspec
+
+from kith.domain.clock import iso, utcnow
+from kith.domain.document import Document
+from kith.domain.errors import KithError, Overloaded
+from kith.domain.ids import new_id
+from kith.domain.payload import Ref, TrackerPayload
+from kith.domain.source import Source
+from kith.storage.ports import FeedEntry, FeedPosition, Storage
+from kith.tracking.enrichment import RequestInfo
+from kith.tracking.plan import SourceLookup, TrackResult
+from kith.tracking.track import Tracker, chains
+
+log = logging.getLogger(__name__)
+ASYNC_WARNING = "processed asynchronously"
+_MINTED = 100_000
+INGEST_NAME = "@ingest"
+
+
+def is_async(payload: TrackerPayload, source: Source) -> bool:
+    """The payload's own `options.async` (only a boolean counts), else the source's default."""
+    value = payload.options.get("async")
+    return value if isinstance(value, bool) else source.async_
+
+
+class AsyncIngest:
+    """The accepting side; `backlog` is this process's view of the log's length."""
+
+    def __init__(self, storage: Storage, *, max_backlog: int) -> None:
+        self._storage = storage
+        self._max_backlog = max_backlog
+        self.backlog = 0
+        self.accepted = 0
+        self._minted: OrderedDict[str, str] = OrderedDict()
+        """Profile ids minted for new sessions still on their way through the log, so a
+        burst of one new visitor's payloads is answered with one profile id."""
+
+    def admit(self) -> None:
+        if self.backlog >= self._max_backlog:
+            raise Overloaded(
+                f"The async ingest backlog is over {self._max_backlog} payloads; retry shortly"
+            )
+
+    async def accept(
+        self, payload: TrackerPayload, info: RequestInfo, source: Source, *, profile_less: bool
+    ) -> TrackResult:
+        tracking = self._storage.tracking
+        session_id = payload.session.id if payload.session else None
+        profile_id: str | None = None
+        mint: str | None = None
+        if session_id is None:
+            session_id = new_id()
+            payload.session = Ref(session_id)
+        elif not profile_less:
+            session = await tracking.get_session(session_id)
+            bound = ((session or {}).get("profile") or {}).get("id")
+            if bound:
+                profile_id = await tracking.resolve_profile_id(bound) or bound
+        if not profile_less and profile_id is None:
+            given = payload.profile.id if payload.profile else None
+            known = await tracking.resolve_profile_id(given) if given else None
+            if known is not None:
+                profile_id = known
+            elif given and source.static_profile_id:
+                profile_id = given
+            else:
+                profile_id = mint = self._minted.get(session_id) or new_id()
+                self._minted[session_id] = mint
+                self._minted.move_to_end(session_id)
+                if len(self._minted) > _MINTED:
+                    self._minted.popitem(last=False)
+        for event in payload.events:
+            event.id = event.id or new_id()
+        entry: Document = {
+            "payload": msgspec.to_builtins(payload),
+            "info": {"peer": info.peer, "headers": info.headers},
+            "source": source.id,
+            "profile_less": profile_less,
+            "mint": mint,
+            "received": iso(utcnow()),
+        }
+        await self._storage.ingest.append([entry])
+        self.backlog += 1
+        self.accepted += 1
+        return TrackResult(
+            profile_id=None if profile_less else profile_id,
+            session_id=session_id if payload.option("saveSession") else None,
+            event_ids=[str(event.id) for event in payload.events],
+            warnings=[ASYNC_WARNING],
+        )
+
+
+class IngestLogReader:
+    """The ingest log as a feed runner reads it: from its start, forgetting what has
+    been acknowledged as it goes."""
+
+    def __init__(self, storage: Storage, ingest: AsyncIngest) -> None:
+        self._storage = storage
+        self._ingest = ingest
+        self._trimmed: FeedPosition | None = None
+        self._counted = 0.0
+
+    @property
+    def start(self) -> FeedPosition:
+        return FeedPosition(0, 0)
+
+    async def read(self, after: FeedPosition, limit: int) -> list[FeedEntry]:
+        log_ = self._storage.ingest
+        if after != self._trimmed and after > FeedPosition(0, 0):
+            await log_.trim(after)
+            self._trimmed = after
+        now = time.monotonic()
+        if now - self._counted > 1.0:
+            self._ingest.backlog = await log_.backlog()
+            self._counted = now
+        return [FeedEntry(position, entry) for position, entry in await log_.read(after, limit)]
+
+
+class IngestProcessor:
+    """Runs the pipeline on the ingest log's payloads (a feed consumer of that log)."""
+
+    name = INGEST_NAME
+
+    def __init__(self, tracker: Tracker, sources: SourceLookup) -> None:
+        self._tracker = tracker
+        self._sources = sources
+        self.processed = 0
+        self.dropped = 0
+
+    async def handle(self, entries: list[FeedEntry]) -> None:
+        items = [self._item(entry.event) for entry in entries]
+        runnable = [item for item in items if item is not None]
+        keys = [(p.session.id if p.session else None, p.profile.id if p.profile else None)
+                for p, *_ in runnable]  # fmt: skip
+
+        async def run(indexes: list[int]) -> None:
+            for index in indexes:
+                await self._process(*runnable[index])
+
+        await asyncio.gather(*(run(chain) for chain in chains(keys)))
+        self.processed += len(runnable)
+
+    def _item(self, entry: Document) -> tuple[TrackerPayload, RequestInfo, str, bool, Any] | None:
+        try:
+            payload = msgspec.convert(entry["payload"], TrackerPayload)
+        except (msgspec.ValidationError, KeyError):
+            log.error("an ingest entry cannot be read; dropped")
+            self.dropped += 1
+            return None
+        info = entry.get("info") or {}
+        return (
+            payload,
+            RequestInfo(peer=info.get("peer"), headers=dict(info.get("headers") or {})),
+            str(entry["source"]),
+            bool(entry.get("profile_less")),
+            entry.get("mint"),
+        )
+
+    async def _process(
+        self,
+        payload: TrackerPayload,
+        info: RequestInfo,
+        source_id: str,
+        profile_less: bool,
+        mint: str | None,
+    ) -> None:
+        source = await self._sources.cached(source_id)
+        if source is None:
+            log.warning("async payload of deleted source %s dropped", source_id)
+            self.dropped += 1
+            return
+        try:
+            await self._tracker.track(
+                payload, info, profile_less=profile_less, source=source, mint=mint
+            )
+        except Overloaded:
+            raise  # the batch is retried
+        except KithError as error:  # e.g. an event type in reject mode: nobody to answer
+            log.warning("async payload refused: %s", type(error).__name__)
+            self.dropped += 1

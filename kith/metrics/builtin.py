@@ -1,5 +1,6 @@
 """The metrics of the parts every Kith process runs: the storage writer, the events
-it committed, identity merges, the committed-event feed and background jobs.
+it committed, identity merges, the committed-event feed, background jobs and the
+async ingest log.
 
 Each function adds one part's metrics to the registry; `build_services` calls them.
 Flows and segments add theirs from their own packages (`kith.workflows.metrics`,
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from kith.domain.clock import parse_iso, utcnow
 from kith.feed import FeedRunner
 from kith.identity.counters import IdentityCounters
 from kith.metrics.registry import MetricsRegistry
-from kith.storage.ports import Storage
+from kith.storage.ports import INGEST_CONSUMER, START, Storage
+from kith.tracking.ingest import AsyncIngest, IngestProcessor
 from kith.tracking.stored import StoredEvents
 
 UNITS_PER_COMMIT_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
@@ -114,3 +117,60 @@ def job_metrics(metrics: MetricsRegistry, storage: Storage) -> None:
         return [family]
 
     metrics.shared(jobs)
+
+
+def ingest_metrics(
+    metrics: MetricsRegistry,
+    ingest: AsyncIngest,
+    processor: IngestProcessor,
+    runner: FeedRunner,
+    storage: Storage,
+) -> None:
+    """Async storage: what was accepted and processed (the two rates to compare), and
+    how far behind processing is, read from the log itself."""
+    metrics.counter(
+        "kith_ingest_accepted",
+        "Async payloads this process appended to the ingest log and answered.",
+        [],
+        lambda: [((), ingest.accepted)],
+    )
+    metrics.counter(
+        "kith_ingest_processed",
+        "Async payloads this process ran through the pipeline.",
+        [],
+        lambda: [((), processor.processed)],
+    )
+    metrics.counter(
+        "kith_ingest_dropped",
+        "Async payloads dropped: unreadable, of a deleted source, or refused by the pipeline.",
+        [],
+        lambda: [((), processor.dropped)],
+    )
+    metrics.counter(
+        "kith_ingest_failures",
+        "Ingest batches that failed and are retried.",
+        [],
+        lambda: [((), sum(status.failures for status in runner.status.values()))],
+    )
+
+    async def backlog() -> list[Metric]:
+        waiting = await storage.ingest.backlog()
+        age = 0.0
+        if waiting:
+            position = (await storage.feed.positions()).get(INGEST_CONSUMER, START)
+            oldest = await storage.ingest.read(position, 1)
+            if oldest:
+                received = parse_iso(str(oldest[0][1]["received"]))
+                age = max(0.0, (utcnow() - received).total_seconds())
+        return [
+            GaugeMetricFamily(
+                "kith_ingest_backlog", "Async payloads waiting to be processed.", value=waiting
+            ),
+            GaugeMetricFamily(
+                "kith_ingest_lag_seconds",
+                "How long the oldest async payload not processed yet has waited.",
+                value=age,
+            ),
+        ]
+
+    metrics.shared(backlog)

@@ -21,6 +21,7 @@ from kith.metrics import MetricsRegistry
 from kith.metrics.builtin import (
     feed_metrics,
     identity_metrics,
+    ingest_metrics,
     job_metrics,
     stored_event_metrics,
     writer_metrics,
@@ -193,6 +194,7 @@ def build_services(
         runs,
     )
     ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
+    processor = IngestProcessor(tracker, sources)
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     jobs = JobService(storage.jobs, job_runner.wake)
     segments = SegmentService(
@@ -237,7 +239,7 @@ def build_services(
         ingest=ingest,
         ingest_runner=FeedRunner(
             storage,
-            [IngestProcessor(tracker, sources)],
+            [processor],
             batch=settings.ingest_batch,
             poll=settings.feed_poll_seconds,
             lease=settings.lease_seconds,
@@ -252,6 +254,7 @@ def build_services(
         identity_metrics(metrics, counters)
         feed_metrics(metrics, services.feed, storage)
         job_metrics(metrics, storage)
+        ingest_metrics(metrics, ingest, processor, services.ingest_runner, storage)
         flow_metrics(metrics, runs)
         segment_metrics(metrics, stored, walk)
         metrics.install_plugins(services)

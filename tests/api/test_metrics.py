@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,6 +134,40 @@ def test_segment_changes_and_jobs_are_counted(
     assert value(samples, "kith_segment_refresh_profiles_total", outcome="changed") == 1
     assert value(samples, "kith_jobs", kind="segment-refresh", status="done") == 2
     assert ("kith_feed_lag_events", frozenset({("consumer", "async-flows")})) in samples
+
+
+def test_async_payloads_are_counted_accepted_then_processed(
+    client: TestClient, admin: Headers, web_source: str
+) -> None:
+    for n in range(4):
+        track(client, payload(f"later-{n}", options={"async": True}))
+    deadline = time.monotonic() + 30
+    while value(samples := scrape(client, admin), "kith_ingest_processed_total") < 4:
+        assert time.monotonic() < deadline, "the ingest log was not processed"
+        time.sleep(0.05)
+    assert value(samples, "kith_ingest_accepted_total") == 4
+    assert value(samples, "kith_events_stored_total", type="page-view", source=web_source) == 4
+    deadline = time.monotonic() + 30
+    while value(samples := scrape(client, admin), "kith_ingest_backlog") > 0:
+        assert time.monotonic() < deadline, "the backlog did not empty"
+        time.sleep(0.05)
+    assert value(samples, "kith_ingest_lag_seconds") == 0
+
+
+def test_a_backlog_shows_its_size_and_age(
+    make_client: Callable[..., TestClient], admin: Headers
+) -> None:
+    client = make_client(background_work=False)  # nobody processes the log
+    response = client.post("/api/sources", json={"id": "web-shop"}, headers=admin)
+    assert response.status_code == 201, response.text
+    for n in range(3):
+        track(client, payload(f"waiting-{n}", options={"async": True}))
+    time.sleep(0.1)
+    samples = scrape(client, admin)
+    assert value(samples, "kith_ingest_accepted_total") == 3
+    assert value(samples, "kith_ingest_backlog") == 3
+    assert value(samples, "kith_ingest_lag_seconds") >= 0.1
+    assert value(samples, "kith_ingest_processed_total") == 0
 
 
 def test_event_types_past_the_cap_count_as_other(

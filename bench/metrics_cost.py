@@ -3,6 +3,7 @@
     python -m bench.metrics_cost                  # 4 rounds of on/off, 5 s each
     python -m bench.metrics_cost --rounds 6 --seconds 10
     python -m bench.metrics_cost --in-process     # no HTTP, no wrk: CPU per request only
+    python -m bench.metrics_cost --in-process --against control   # the A/A check
     python -m bench.metrics_cost --hooks          # the CPU spent in the metrics hooks alone
 
 Each round starts `kith serve` twice on a fresh store, once with `KITH_METRICS=true`
@@ -22,11 +23,11 @@ least disturbed by other work on the machine (no wrk, no sockets, no scheduler
 hand-offs between two processes).
 
 `--hooks` runs the metrics-on app alone and times, with the thread's CPU clock, each
-call of the request path's metrics hooks (the request histogram, counting the
-stored events) and each scrape, less the cost of the timing itself (measured on
-an empty function called beside them): the hooks' share of the CPU per request,
-which the noise of a shared machine cannot hide the way it hides a 2% difference
-between two whole runs.
+call of the request path's metrics hooks (the request histogram; tallying the
+unit's events before the commit and adding the tally after it) and each scrape,
+less the cost of the timing itself (measured on an empty function called beside
+them): the hooks' share of the CPU per request, which the noise of a shared
+machine cannot hide the way it hides a 2% difference between two whole runs.
 """
 
 from __future__ import annotations
@@ -243,15 +244,22 @@ async def drive(app: KithApp, requests: int, prefix: str) -> None:
 
 
 async def in_process(
-    rounds: int, requests: int, scratch: Path, scrape_every: float
+    rounds: int, requests: int, scratch: Path, scrape_every: float, against: str = "off"
 ) -> list[Measured]:
+    """`against`: what the metrics-on app is compared with: `off` (metrics off), `hooks`
+    (metrics on, its request-path hooks removed), `control` (both apps off: the
+    harness's own noise, an A/A check)."""
     key = "bench-" + secrets.token_urlsafe(24)
     apps: dict[bool, KithApp] = {}
     for metrics in (True, False):
+        on = (metrics or against == "hooks") and against != "control"
         settings = Settings(
-            data_dir=scratch / f"store-{metrics}", bootstrap_admin_key=key, metrics=metrics
+            data_dir=scratch / f"store-{metrics}", bootstrap_admin_key=key, metrics=on
         )
         apps[metrics] = build_app(settings)
+    if against == "hooks":
+        apps[False].state.collector.observe = None
+        apps[False].state.services.tracker.stored = None
     runs: list[Measured] = []
     on, off = apps[True], apps[False]
     tune_garbage_collector()  # as `kith serve` does
@@ -267,7 +275,7 @@ async def in_process(
             for metrics in (True, False) if round_ % 2 == 0 else (False, True):
                 cpu, wall = time.process_time(), time.perf_counter()
                 await drive(apps[metrics], requests, f"r{round_}")
-                if metrics and wall - scraped >= scrape_every:
+                if metrics and wall - scraped >= scrape_every and against != "control":
                     await on.state.services.metrics.exposition()
                     scraped = wall
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -306,14 +314,15 @@ async def hooks(requests: int, scratch: Path, scrape_every: float) -> str:
     timing = HookClock()
     collector, tracker = app.state.collector, app.state.services.tracker
     collector.observe = timing.wrap("request histogram", collector.observe)
-    count = timing.wrap("stored events", tracker.stored.count)
+    tally = timing.wrap("stored events: tally", tracker.stored.tally)
+    tracker.stored.add = timing.wrap("stored events: add", tracker.stored.add)
     empty = timing.wrap("timing itself", lambda events: None)
 
-    def counted(events: Any) -> None:
+    def tallied(events: Any) -> Any:
         empty(events)
-        count(events)
+        return tally(events)
 
-    tracker.stored.count = counted
+    tracker.stored.tally = tallied
     async with app.router.lifespan_context(app):
         source = b'{"id":"bench-web","bridges":["rest"]}'
         auth = [
@@ -363,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-process", action="store_true", help="ASGI calls, CPU time only")
     parser.add_argument("--requests", type=int, default=2000, help="per in-process batch")
     parser.add_argument("--hooks", action="store_true", help="CPU in the metrics hooks alone")
+    parser.add_argument(
+        "--against",
+        choices=["off", "hooks", "control"],
+        default="off",
+        help="with --in-process: metrics off (default), metrics on without the request-path"
+        " hooks, or both off (an A/A check of the harness)",
+    )
     args = parser.parse_args(argv)
     scratch = scratch_dir("metrics-cost-")
     if args.hooks:
@@ -373,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.in_process:
         try:
-            runs = asyncio.run(in_process(args.rounds, args.requests, scratch, args.scrape_every))
+            runs = asyncio.run(
+                in_process(args.rounds, args.requests, scratch, args.scrape_every, args.against)
+            )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         print(summary(runs))

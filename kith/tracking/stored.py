@@ -1,7 +1,7 @@
 """What this process committed, counted for `/metrics`: events by type and source, and
 segment changes by segment.
 
-Counted from the unit of work after its commit (by the collector pipeline, profile
+Counted from the unit of work once it committed (by the collector pipeline, profile
 updates and back-office merges), so a unit that failed or was built again after a
 merge conflict counts once or not at all. A handful of dictionary updates per
 request; the numbers are read when `/metrics` is scraped."""
@@ -14,6 +14,8 @@ from kith.domain.document import Document
 from kith.domain.segment import SEGMENT_ENTERED, SEGMENT_LEFT
 
 OTHER = "other"
+Tally = tuple[list[tuple[str, str]], list[tuple[str, str]] | None]
+"""Keys of `by_type_and_source` and of `segment_changes` to count, one per event."""
 _CHANGES = {SEGMENT_ENTERED: "entered", SEGMENT_LEFT: "left"}
 
 
@@ -47,17 +49,33 @@ class StoredEvents:
         """(segment id, `entered` or `left`): from the segment events committed."""
 
     def count(self, events: Iterable[Document]) -> None:
-        """Runs on every request: the common case (a type already named) calls nothing."""
-        counts = self.by_type_and_source
+        """Count events that are committed."""
+        self.add(self.tally(events))
+
+    def tally(self, events: Iterable[Document]) -> Tally:
+        """What `events` will count once committed. The collector takes it just before
+        the commit, while the unit is still in the CPU's cache (afterwards, with other
+        requests run meanwhile, reading the events again cost twice as much), and
+        `add`s it once the commit succeeded."""
         kept = self._type_name.kept
+        keys = []
+        changes = None
         for event in events:
             kind = event["type"]
-            key = (kind if kind in kept else self._type_name(kind), event["source"]["id"])
-            counts[key] = counts.get(key, 0) + 1
+            keys.append((kind if kind in kept else self._type_name(kind), event["source"]["id"]))
             if kind in _CHANGES:
-                self._segment_changed(event, _CHANGES[kind])
+                changes = changes or []
+                changes.append(self._segment_change(event, _CHANGES[kind]))
+        return keys, changes
 
-    def _segment_changed(self, event: Document, change: str) -> None:
+    def add(self, tally: Tally) -> None:
+        keys, changes = tally
+        counts = self.by_type_and_source
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        for change in changes or ():
+            self.segment_changes[change] = self.segment_changes.get(change, 0) + 1
+
+    def _segment_change(self, event: Document, change: str) -> tuple[str, str]:
         segment = str((event.get("properties") or {}).get("segment"))
-        key = (self._segment_name(segment), change)
-        self.segment_changes[key] = self.segment_changes.get(key, 0) + 1
+        return (self._segment_name(segment), change)

@@ -170,9 +170,11 @@ class Tracker:
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     if plan.store:
+                        stored = self.stored
+                        tally = stored.tally(plan.unit.events) if stored is not None else None
                         await self._storage.tracking.commit_visit(plan.unit)
-                        if self.stored is not None:
-                            self.stored.count(plan.unit.events)
+                        if stored is not None and tally is not None:
+                            stored.add(tally)
                     if payload.option("profile", False):
                         plan.result.profile_document = visible_profile(
                             plan.unit.profile or plan.profile

@@ -31,6 +31,7 @@ from kith.api.errors import (
     handle_validation_error,
     refusal,
 )
+from kith.api.metrics import RequestMetrics, RequestTiming, metrics_router
 from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
@@ -144,7 +145,8 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         generate_unique_id_function=operation_id,
     )
     app.state.services = services
-    app.state.collector = Collector(services)
+    requests = RequestMetrics(services.metrics) if settings.metrics else None
+    app.state.collector = Collector(services, requests.observe if requests else None)
     app.max_admin_body = settings.max_admin_body_bytes
     app.add_exception_handler(KithError, handle_kith_error)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
@@ -191,6 +193,9 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         ]
     )
     app.include_router(admin_router())
+    if requests is not None:
+        app.add_middleware(RequestTiming, requests=requests)
+        app.include_router(metrics_router())
     return app
 
 
@@ -206,6 +211,9 @@ def tune_garbage_collector() -> None:
 
 
 def app_from_environment() -> KithApp:
-    """The app of one worker process of `kith serve --workers N` (settings from KITH_*)."""
+    """The app of one worker process of `kith serve --workers N` (settings from KITH_*;
+    `kith serve` has set `KITH_METRICS_DIR` to this start's directory of metric files)."""
     tune_garbage_collector()
-    return build_app(Settings.model_validate({}))
+    settings = Settings.model_validate({})
+    metrics_dir = settings.metrics_dir if settings.metrics else None
+    return build_app(settings, build_services(settings, metrics_dir=metrics_dir))

@@ -234,6 +234,30 @@ class Settings(BaseSettings):
         " `now.offset()` ...) are refreshed for every profile.",
     )
 
+    metrics: bool = Field(
+        True,
+        description="Record metrics and serve them at `GET /metrics`. Off: nothing is"
+        " recorded on the request path and `/metrics` answers 404.",
+    )
+    metrics_public: bool = Field(
+        False,
+        description="Serve `GET /metrics` without a key. Off: a key of any role is needed"
+        " (`Authorization: Bearer <key>`).",
+    )
+    metrics_dir: Path | None = Field(
+        None,
+        description="Directory for the metric files of `kith serve --workers N` (N above 1),"
+        " so that any worker's `/metrics` sums all of them; emptied at every start. Empty: a"
+        " new temporary directory per start, removed at exit.",
+    )
+    metrics_event_types: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Distinct event types each process counts by name in"
+        " `kith_events_stored_total`; further types count as `other`.",
+    )
+
     @cached_property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         parts = [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]

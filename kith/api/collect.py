@@ -92,19 +92,20 @@ async def _collect(collector: Collector, request: Request, call: Call) -> Respon
 
 
 async def track(request: Request) -> Response:
-    return await collector_of(request).answer(request, "rest", _track)
+    return await collector_of(request).answer(request, "rest", _track, "/track")
 
 
 async def track_batch(request: Request) -> Response:
-    return await collector_of(request).answer(request, "rest", _track_batch)
+    return await collector_of(request).answer(request, "rest", _track_batch, "/track")
 
 
 async def collect(request: Request) -> Response:
-    return await collector_of(request).answer(request, "webhook", _collect)
+    route = WITH_SESSION if "session_id" in request.path_params else WITHOUT_SESSION
+    return await collector_of(request).answer(request, "webhook", _collect, route)
 
 
 async def redirect(request: Request) -> Response:
-    return await collector_of(request).answer(request, "redirect", follow)
+    return await collector_of(request).answer(request, "redirect", follow, REDIRECT)
 
 
 async def preflight(request: Request) -> Response:
@@ -113,6 +114,7 @@ async def preflight(request: Request) -> Response:
 
 WITH_SESSION = "/collect/{event_type}/{source_id}/{session_id}"
 WITHOUT_SESSION = "/collect/{event_type}/{source_id}"
+REDIRECT = "/redirect/{redirect_id}"
 
 
 def collector_routes() -> list[Route]:
@@ -125,5 +127,5 @@ def collector_routes() -> list[Route]:
         Route(WITH_SESSION, preflight, methods=["OPTIONS"]),
         Route(WITHOUT_SESSION, collect, methods=webhook_methods),
         Route(WITHOUT_SESSION, preflight, methods=["OPTIONS"]),
-        Route("/redirect/{redirect_id}", redirect, methods=["GET"]),
+        Route(REDIRECT, redirect, methods=["GET"]),
     ]

@@ -41,6 +41,8 @@ class Call:
 
 
 Handler = Callable[["Collector", Request, Call], Awaitable[Response]]
+Observe = Callable[[str, str, int, float], None]
+"""Records one request: (route template, method, status, seconds)."""
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
@@ -57,10 +59,19 @@ def is_true(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def route_template(request: Request) -> str:
+    """The template of the route that matched (`/collect/{event_type}/{source_id}`), never
+    the path itself: one label value per route, however many ids pass through it."""
+    path = getattr(request.scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "other"
+
+
 class Collector:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, observe: Observe | None = None) -> None:
         settings = services.settings
         self.services = services
+        self.observe = observe
+        """Where each answered request is recorded for `/metrics` (None: metrics off)."""
         self.settings = settings
         self.tracker = services.tracker
         self.limits = PayloadLimits(
@@ -73,9 +84,12 @@ class Collector:
         self.cors = CollectorCors(services.sources, settings.source_cache_ttl)
         self.rate_limits = SourceRateLimits()
 
-    async def answer(self, request: Request, bridge: Bridge, handler: Handler) -> Response:
+    async def answer(
+        self, request: Request, bridge: Bridge, handler: Handler, route: str | None = None
+    ) -> Response:
         """Run `handler`; render Kith errors; add CORS headers for browsers and
-        `x-process-time` to every collector response."""
+        `x-process-time` to every collector response, and record it under `route` (the
+        route's template; by default the one the router matched)."""
         started = time.perf_counter()
         call = Call(bridge)
         try:
@@ -85,7 +99,11 @@ class Collector:
         origin = request.headers.get("origin")
         if origin:
             await self.cors.decorate(response, origin, call.sources, bridge)
-        response.headers["x-process-time"] = f"{time.perf_counter() - started:.6f}"
+        elapsed = time.perf_counter() - started
+        response.headers["x-process-time"] = f"{elapsed:.6f}"
+        if self.observe is not None:
+            template = route or route_template(request)
+            self.observe(template, request.method, response.status_code, elapsed)
         return response
 
     def admit(self) -> None:

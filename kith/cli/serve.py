@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Annotated, Any
 
@@ -65,14 +67,35 @@ def serve(
         for name, value in settings.model_dump(exclude_unset=True).items():
             if value is not None:
                 os.environ[f"KITH_{name.upper()}"] = str(value)
-        uvicorn.run(
-            "kith.app:app_from_environment", factory=True, workers=settings.workers, **options
-        )
+        with worker_metrics(settings):
+            uvicorn.run(
+                "kith.app:app_from_environment", factory=True, workers=settings.workers, **options
+            )
         return
     from kith.app import build_app, tune_garbage_collector
 
     tune_garbage_collector()
     uvicorn.run(build_app(settings), **options)
+
+
+@contextmanager
+def worker_metrics(settings: Settings) -> Iterator[None]:
+    """One directory of metric files for this start, empty, named to the workers before
+    they start (prometheus_client reads `PROMETHEUS_MULTIPROC_DIR` when imported); a
+    temporary one is removed when the server exits."""
+    if not settings.metrics:
+        yield
+        return
+    from kith.metrics import multiprocess
+
+    directory, temporary = multiprocess.prepare_directory(settings.metrics_dir)
+    os.environ[multiprocess.ENVIRONMENT_VARIABLE] = str(directory)
+    os.environ["KITH_METRICS_DIR"] = str(directory)
+    try:
+        yield
+    finally:
+        if temporary:
+            multiprocess.remove_directory(directory)
 
 
 def prepare_postgresql(settings: Settings) -> None:

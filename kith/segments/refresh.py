@@ -69,6 +69,9 @@ class ProfileWalk:
         self._updates = updates
         self._clock = clock
         self._page = page
+        self.checked = 0
+        self.changed = 0
+        """Profiles looked at and profiles found stale, by this process (for metrics)."""
 
     async def run(self, job: Job, context: JobContext) -> None:
         """`params`: `segments` (ids; null: every segment) and `traits` (age windowed
@@ -90,6 +93,8 @@ class ProfileWalk:
             await asyncio.gather(
                 *(self._fix(pid, definitions, segments, ids, now, with_traits) for pid in stale)
             )
+            self.checked += len(page)
+            self.changed += len(stale)
             after = str(page[-1]["id"])
             done += len(page)
             await context.progress(done=done, state={"after": after, "done": done})

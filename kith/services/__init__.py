@@ -8,10 +8,12 @@ answer; locking, storage calls and the rules live here and below."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kith.config import Settings
 from kith.config_documents import ConfigDocuments
 from kith.destinations.lane import LaneSettings
+from kith.destinations.metrics import delivery_metrics
 from kith.destinations.queueing import (
     DESTINATION_KIND,
     DeliveryStep,
@@ -27,8 +29,18 @@ from kith.feed import FeedConsumer, FeedRunner
 from kith.identity.counters import IdentityCounters
 from kith.identity.settings import IdentitySettingsStore
 from kith.jobs import JobKind, JobRunner, JobService
+from kith.metrics import MetricsRegistry
+from kith.metrics.builtin import (
+    feed_metrics,
+    identity_metrics,
+    ingest_metrics,
+    job_metrics,
+    stored_event_metrics,
+    writer_metrics,
+)
 from kith.segments.catalog import SEGMENT_KIND, TRAIT_KIND, SegmentCatalog
 from kith.segments.live import LiveSegments
+from kith.segments.metrics import segment_metrics
 from kith.segments.refresh import Clock, ProfileWalk, TraitBackfill
 from kith.segments.schedule import RefreshSchedule
 from kith.segments.traits import ComputedTraits
@@ -48,9 +60,11 @@ from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
 from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor
 from kith.tracking.profile_changes import ProfileChanges
+from kith.tracking.stored import StoredEvents
 from kith.tracking.track import Tracker
 from kith.workflows.async_flows import AsyncFlows
 from kith.workflows.catalog import FLOW_KIND, RULE_KIND, FlowCatalog
+from kith.workflows.metrics import flow_metrics
 from kith.workflows.registry import NodeRegistry
 from kith.workflows.runs import FlowRunLog
 from kith.workflows.services import NodeServices, node_services
@@ -107,11 +121,14 @@ class Services:
     redirects: RedirectService
     ingest: AsyncIngest
     ingest_runner: FeedRunner
+    metrics: MetricsRegistry
+    """What `/metrics` reports; every part adds to it (see `kith.metrics.registry`)."""
 
     async def start(self) -> None:
         await self.storage.start()
         self.storage.subscribe(self.config_changed)
         await self.keys.bootstrap(self.settings.bootstrap_admin_key)
+        self.metrics.start()
 
     def start_background(self) -> None:
         """Feed consumers and the job runner: `kith serve` runs them, one-shot commands
@@ -137,16 +154,23 @@ class Services:
             self.configs.invalidate(kind)
 
     async def close(self) -> None:
+        await self.metrics.stop()
         await self.node_services.close()
         await self.storage.close()
         self.enrichment.close()
 
 
 def build_services(
-    settings: Settings, storage: Storage | None = None, *, clock: Clock = utcnow
+    settings: Settings,
+    storage: Storage | None = None,
+    *,
+    clock: Clock = utcnow,
+    metrics_dir: Path | None = None,
 ) -> Services:
-    """`clock` is what segment refreshes and windowed traits take as now (tests move it)."""
+    """`clock` is what segment refreshes and windowed traits take as now (tests move it);
+    `metrics_dir` is given to the workers of `kith serve --workers N` (their metric files)."""
     storage = storage or open_storage(settings)
+    stored = StoredEvents(settings.metrics_event_types) if settings.metrics else None
     consumers: list[FeedConsumer] = []
     job_kinds: list[JobKind] = []
     configs = ConfigCaches(storage, settings.config_cache_ttl)
@@ -164,13 +188,12 @@ def build_services(
         changes,
         reject_bots=settings.reject_bots,
         counters=counters,
+        stored=stored,
     )
     segment_catalog = SegmentCatalog(configs.of(SEGMENT_KIND), configs.of(TRAIT_KIND))
     traits_step, live_segments = ComputedTraits(segment_catalog), LiveSegments(segment_catalog)
-    job_kinds += [
-        ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock),
-        TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock),
-    ]
+    walk = ProfileWalk(storage, segment_catalog, tracker.updates, clock=clock)
+    job_kinds += [walk, TraitBackfill(storage, segment_catalog, tracker.updates, clock=clock)]
     nodes = node_services(storage, consent_types)
     runs = FlowRunLog()
     catalog = FlowCatalog(configs.of(RULE_KIND), configs.of(FLOW_KIND), NodeRegistry.installed())
@@ -212,6 +235,7 @@ def build_services(
         runs,
     )
     ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
+    processor = IngestProcessor(tracker, sources)
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     jobs = JobService(storage.jobs, job_runner.wake)
     segments = SegmentService(
@@ -222,7 +246,7 @@ def build_services(
         jobs,
         clock,
     )
-    return Services(
+    services = Services(
         settings=settings,
         storage=storage,
         configs=configs,
@@ -231,7 +255,7 @@ def build_services(
         event_types=event_types,
         consent_types=consent_types,
         identity=identity,
-        identities=IdentityService(storage, identity, counters, tracker.merge_steps),
+        identities=IdentityService(storage, identity, counters, tracker.merge_steps, stored),
         identity_counters=counters,
         enrichment=enrichment,
         tracker=tracker,
@@ -258,10 +282,24 @@ def build_services(
         ingest=ingest,
         ingest_runner=FeedRunner(
             storage,
-            [IngestProcessor(tracker, sources)],
+            [processor],
             batch=settings.ingest_batch,
             poll=settings.feed_poll_seconds,
             lease=settings.lease_seconds,
             log=IngestLogReader(storage, ingest),
         ),
+        metrics=MetricsRegistry(multiprocess_dir=metrics_dir),
     )
+    if stored is not None:  # metrics are on
+        metrics = services.metrics
+        writer_metrics(metrics, storage)
+        stored_event_metrics(metrics, stored)
+        identity_metrics(metrics, counters)
+        feed_metrics(metrics, services.feed, storage)
+        job_metrics(metrics, storage)
+        ingest_metrics(metrics, ingest, processor, services.ingest_runner, storage)
+        flow_metrics(metrics, runs)
+        segment_metrics(metrics, stored, walk)
+        delivery_metrics(metrics, services.sender, storage)
+        metrics.install_plugins(services)
+    return services

@@ -27,6 +27,7 @@ from kith.storage.ports import Document, Page, Storage, VisitUnit
 from kith.tracking.event_records import system_event
 from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import MergeStep, Plan, TrackResult
+from kith.tracking.stored import StoredEvents
 
 log = logging.getLogger(__name__)
 _REQUEST: Document = {"headers": {}, "ip": None}
@@ -54,10 +55,12 @@ class IdentityService:
         settings: IdentitySettingsStore,
         counters: IdentityCounters,
         steps: list[MergeStep] | None = None,
+        stored: StoredEvents | None = None,
     ) -> None:
         self._storage = storage
         self._settings = settings
         self._counters = counters
+        self._stored = stored
         self._steps = steps if steps is not None else []
         """What a collector merge also does (computed traits, segments): the same here."""
 
@@ -128,10 +131,15 @@ class IdentityService:
                 for step in self._steps:
                     await step.after_merge(plan, profiles)
             await tracking.commit_visit(unit)
+            self._counted(unit.events)
             self._counters.merged()
             return MergeResult(outcome.profile, outcome.merged_ids)
         finally:
             await held.release()
+
+    def _counted(self, events: list[Document]) -> None:
+        if self._stored is not None:
+            self._stored.count(events)
 
     async def _refuse(
         self, asking: str, refusals: list[Refusal], rules: IdentityRules, now: str
@@ -151,6 +159,7 @@ class IdentityService:
                 )
             )
         await self._storage.tracking.commit_visit(VisitUnit(events=events))
+        self._counted(events)
         raise Conflict(
             [
                 {"profile": r.profile, "key": r.key, "rule": r.rule, "msg": _refusal_text(r, rules)}

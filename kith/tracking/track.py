@@ -37,6 +37,7 @@ from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import choose_profile
+from kith.tracking.stored import StoredEvents
 from kith.tracking.updates import ProfileUpdates
 from kith.tracking.useragent import parse_user_agent
 
@@ -93,6 +94,7 @@ class Tracker:
         reject_bots: bool,
         counters: IdentityCounters,
         steps: list[VisitStep] | None = None,
+        stored: StoredEvents | None = None,
     ) -> None:
         self._storage = storage
         self._sources = sources
@@ -101,7 +103,9 @@ class Tracker:
         self._reject_bots = reject_bots
         self.merge_steps: list[MergeStep] = []
         self._claims = IdentityClaims(storage, counters, self.merge_steps)
-        self.updates = ProfileUpdates(storage, self._claims, changes)
+        self.stored = stored
+        """Counts what this process committed, for `/metrics` (None: metrics are off)."""
+        self.updates = ProfileUpdates(storage, self._claims, changes, stored)
         self.steps: list[VisitStep] = steps if steps is not None else []
         """Run in order after the event types on every request: sync flows, live
         segments, deliveries (they are added by the services that own them)."""
@@ -166,7 +170,11 @@ class Tracker:
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     if plan.store:
+                        stored = self.stored
+                        tally = stored.tally(plan.unit.events) if stored is not None else None
                         await self._storage.tracking.commit_visit(plan.unit)
+                        if stored is not None and tally is not None:
+                            stored.add(tally)
                     if payload.option("profile", False):
                         plan.result.profile_document = visible_profile(
                             plan.unit.profile or plan.profile

@@ -20,6 +20,7 @@ from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import Plan, TrackResult
 from kith.tracking.profile_changes import ProfileChanges
+from kith.tracking.stored import StoredEvents
 
 _MAX_ATTEMPTS = 8
 
@@ -38,10 +39,17 @@ ChangeFn = Callable[[Document, Document | None], Awaitable[Change]]
 
 
 class ProfileUpdates:
-    def __init__(self, storage: Storage, claims: IdentityClaims, changes: ProfileChanges) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        claims: IdentityClaims,
+        changes: ProfileChanges,
+        stored: StoredEvents | None = None,
+    ) -> None:
         self._storage = storage
         self._claims = claims
         self._changes = changes
+        self._stored = stored
 
     async def update(
         self, profile_id: str, change: ChangeFn, *, session_id: str | None = None
@@ -76,6 +84,8 @@ class ProfileUpdates:
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
                     await tracking.commit_visit(plan.unit)
+                    if self._stored is not None:
+                        self._stored.count(plan.unit.events)
                     return plan.unit.profile
                 current = (await held.hold_profiles({current, *wanted}))[current]
         finally:

@@ -73,6 +73,7 @@ async def _run_node(node: CompiledNode, run: FlowRun, item: Any) -> Output:
     except Exception as exc:
         error = str(exc) or type(exc).__name__
     if error is not None:
+        run.failed_node_types.append(node.type)
         for secret in node.impl.secrets():
             error = error.replace(secret, "***")
         output = _recover(node, run, item, error)

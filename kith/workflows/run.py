@@ -51,6 +51,8 @@ class FlowRun:
     response: Document = field(default_factory=dict)
     errors: list[Document] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
+    failed_node_types: list[str] = field(default_factory=list)
+    """The type of every node run that failed, whatever its `on_error` (for metrics)."""
     started_profile: Document | None = None
     """A copy of the profile as it was when the run started, taken only for flows
     with a node that needs it (`FlowNode.snapshot`)."""

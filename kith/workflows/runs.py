@@ -36,11 +36,19 @@ class FlowRunLog:
         self._runs: dict[str, deque[tuple[FlowRun, str | None]]] = {}
         self.count = 0
         self.failed = 0
+        self.by_flow: dict[tuple[str, str], int] = {}
+        """Runs by (flow id, `ok` or `failed`), for `/metrics`."""
+        self.node_errors: dict[str, int] = {}
+        """Failed node runs by node type, for `/metrics`."""
 
     def record(self, run: FlowRun, rule: str | None) -> None:
         self.count += 1
         if run.errors:
             self.failed += 1
+        outcome = (run.flow_id, "failed" if run.errors else "ok")
+        self.by_flow[outcome] = self.by_flow.get(outcome, 0) + 1
+        for node_type in run.failed_node_types:
+            self.node_errors[node_type] = self.node_errors.get(node_type, 0) + 1
         recent = self._runs.get(run.flow_id)
         if recent is None:
             recent = self._runs[run.flow_id] = deque(maxlen=self._keep)

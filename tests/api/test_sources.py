@@ -16,6 +16,7 @@ FULL = {
     "allowed_origins": ["https://shop.example.com"],
     "description": "The storefront",
     "rate_limit": {"rate": 10.5, "burst": 20},
+    "async": False,
 }
 
 

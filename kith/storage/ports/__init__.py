@@ -87,6 +87,12 @@ class Storage(Protocol):
         writer: feed consumers wake at once instead of waiting for their next poll."""
         ...
 
+    def observe_commits(self, observer: Callable[[int], None]) -> None:
+        """Call `observer(units)` right after each commit of this process's writer, with
+        the number of units it committed; may be called before `start`. It runs in the
+        writer (a thread on SQLite): it must be quick and thread-safe."""
+        ...
+
     def writer_stats(self) -> WriterStats: ...
 
 

@@ -45,6 +45,10 @@ class JobStore(Protocol):
         """The newest job with this key, whatever its status."""
         ...
 
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """How many jobs there are by (kind, status), for metrics."""
+        ...
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         """Newest first."""
         ...

@@ -74,6 +74,7 @@ class PostgresStorage:
         self._locks: AdvisoryLocks | None = None
         self._listener: asyncpg.Connection | None = None
         self._listeners: list[ConfigListener] = []
+        self._observers: list[Callable[[int], None]] = []
         self._maintenance: asyncio.Task[None] | None = None
         self.tracking = PgTracking(self.core)
         self.sources = PgSources(self.core)
@@ -95,6 +96,8 @@ class PostgresStorage:
         self._lock_pool = await open_pool(self.url, min_size=1, max_size=self._lock_connections)
         self._locks = AdvisoryLocks(self._lock_pool)
         writer = PgGroupCommitWriter(pool, max_batch=self._max_batch, max_queue=self._max_queue)
+        for observer in self._observers:
+            writer.observe_commits(observer)
         writer.start()
         self.core.attach(pool, writer)
         self._listener = await connect(self.url)
@@ -132,6 +135,11 @@ class PostgresStorage:
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         self.core.writer.on_commit(listener)
+
+    def observe_commits(self, observer: Callable[[int], None]) -> None:
+        self._observers.append(observer)
+        if self.core.started:
+            self.core.writer.observe_commits(observer)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         kind, _, key = payload.partition(":")

@@ -59,6 +59,12 @@ class PgJobs:
         )
         return _job(row) if row else None
 
+    async def counts(self) -> dict[tuple[str, str], int]:
+        rows = await self._core.pool.fetch(
+            "SELECT kind, status, count(*) FROM jobs GROUP BY kind, status"
+        )
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         after = decode_cursor(cursor, 2) if cursor else None
         clauses: list[str] = []

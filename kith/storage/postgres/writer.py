@@ -48,10 +48,15 @@ class PgGroupCommitWriter:
         self.units = 0
         self.commits = 0
         self._listeners: list[Callable[[], None]] = []
+        self._observers: list[Callable[[int], None]] = []
 
     def on_commit(self, listener: Callable[[], None]) -> None:
         """Call `listener()` after every commit (feed consumers wake on it)."""
         self._listeners.append(listener)
+
+    def observe_commits(self, observer: Callable[[int], None]) -> None:
+        """Call `observer(units)` after every commit (metrics)."""
+        self._observers.append(observer)
 
     @property
     def queued(self) -> int:
@@ -114,6 +119,8 @@ class PgGroupCommitWriter:
         else:
             self.units += len(batch)
             self.commits += 1
+            for observe in self._observers:
+                observe(len(batch))
             for listener in self._listeners:
                 listener()
         settle(outcomes)

@@ -82,6 +82,9 @@ class SQLiteStorage:
     def on_commit(self, listener: Callable[[], None]) -> None:
         self.core.writer.on_commit(asyncio.get_running_loop(), listener)
 
+    def observe_commits(self, observer: Callable[[int], None]) -> None:
+        self.core.writer.observe_commits(observer)
+
     def writer_stats(self) -> WriterStats:
         writer = self.core.writer
         return WriterStats(writer.units, writer.commits, writer.queued)

@@ -77,6 +77,15 @@ class SQLiteJobs:
         ).fetchone()
         return _job(row) if row else None
 
+    async def counts(self) -> dict[tuple[str, str], int]:
+        def query(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return conn.execute(
+                "SELECT kind, status, count(*) FROM jobs GROUP BY kind, status"
+            ).fetchall()
+
+        rows = await self._core.read(query)
+        return {(str(kind), str(status)): int(n) for kind, status, n in rows}
+
     async def page(self, cursor: str | None, limit: int, kind: str | None) -> Page[Job]:
         after = decode_cursor(cursor, 2) if cursor else None
 

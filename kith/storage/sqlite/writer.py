@@ -66,10 +66,15 @@ class GroupCommitWriter:
         self.units = 0
         self.commits = 0
         self._listeners: list[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = []
+        self._observers: list[Callable[[int], None]] = []
 
     def on_commit(self, loop: asyncio.AbstractEventLoop, listener: Callable[[], None]) -> None:
         """Call `listener()` on `loop` after every commit (feed consumers wake on it)."""
         self._listeners.append((loop, listener))
+
+    def observe_commits(self, observer: Callable[[int], None]) -> None:
+        """Call `observer(units)` in the writer thread after every commit (metrics)."""
+        self._observers.append(observer)
 
     def start(self) -> None:
         ready = threading.Event()
@@ -165,6 +170,8 @@ class GroupCommitWriter:
         else:
             self.units += len(batch)
             self.commits += 1
+            for observe in self._observers:
+                observe(len(batch))
             for loop, listener in self._listeners:
                 with contextlib.suppress(RuntimeError):  # the loop closed
                     loop.call_soon_threadsafe(listener)

@@ -21,6 +21,7 @@ from kith.api.admin import admin_router
 from kith.api.collect import collector_routes
 from kith.api.collector import Collector, json_response
 from kith.api.errors import error_response, handle_kith_error
+from kith.api.segment import segment_routes
 from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
@@ -34,8 +35,9 @@ def kith_version() -> str:
         return "0.0.0+local"
 
 
-COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect")
-"""Paths the bare collector router answers (`/track` covers `/tracker/...` too)."""
+COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect", "/v1/", "/beacon/", "/pixel/")
+"""Paths the bare collector router answers (`/track` covers `/tracker/...` too; the
+last three are the Segment-compatible API)."""
 
 
 class KithApp(FastAPI):
@@ -153,6 +155,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         [
             Route("/healthz", healthz, methods=["GET"]),
             *collector_routes(),
+            *segment_routes(),
             *tracker_routes(),
         ]
     )

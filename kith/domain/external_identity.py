@@ -62,8 +62,9 @@ class ExternalIdentity:
     @property
     def device(self) -> str:
         """The key whose visits are told apart by inactivity: the browser or device
-        (its `anonymousId`) when known, else the user."""
-        key = self.anonymous or self.user or self.previous
+        (its `anonymousId`) when known, else an alias's previous id (usually that
+        device's), else the user."""
+        key = self.anonymous or self.previous or self.user
         if key is None:
             raise ValueError("an external identity needs at least one id")
         return key

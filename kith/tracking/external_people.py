@@ -17,6 +17,8 @@ exception: a device already tied to a profile with another customer id is left
 there (a shared computer; Segment's SDKs keep the `anonymousId` across log-outs
 unless told to reset it), without a merge attempt on every message.
 
+Locks: a payload without a session first takes its device's lock (`device_lock`).
+
 Visits: a payload without a session continues the device's last session unless
 its first event is more than 30 minutes after the device's last one; the device's
 last session and time are kept on the profile, in `aux.visits`, under its lock."""
@@ -48,6 +50,16 @@ class ExternalChoice:
     """The chosen profile's current id (it may not exist yet)."""
     claims: tuple[str, ...]
     """The derived ids the profile is to own."""
+
+
+def device_lock(person: ExternalIdentity) -> str:
+    """The key of the first lock a person's payload takes, where a payload with a
+    session id takes its session's: the device's. Like a session lock it is only ever
+    taken first, with no other lock held, so a request waiting for it holds nothing
+    (on PostgreSQL: no pooled lock connection) that the request holding it may need.
+    It also keeps one device's visit (`aux.visits`) from being decided twice at once.
+    NUL cannot occur in a client's session id, so this key is nobody's session."""
+    return f"device\x00{person.device}"
 
 
 def customer_id_of(profile: Document | None) -> str | None:

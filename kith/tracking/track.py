@@ -39,6 +39,7 @@ from kith.tracking.external_people import (
     ExternalChoice,
     choose_external_profile,
     continued_session,
+    device_lock,
     give_customer_id,
     id_claims,
     remember_visit,
@@ -155,6 +156,10 @@ class Tracker:
         async with AsyncExitStack() as stack:
             if given_session is not None:
                 await stack.enter_async_context(self._storage.locks.hold("session", session_id))
+            elif person is not None:
+                await stack.enter_async_context(
+                    self._storage.locks.hold("session", device_lock(person))
+                )
             stack.push_async_callback(held.release)
             session = (
                 await self._storage.tracking.get_session(given_session) if given_session else None

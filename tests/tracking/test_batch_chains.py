@@ -24,8 +24,11 @@ def keys(*pairs: tuple[str | None, str | None]) -> list[list[tuple[str, str]]]:
 
 def test_unrelated_payloads_each_form_their_own_chain() -> None:
     assert _chains(keys(("s1", None), ("s2", None), (None, None), (None, "p1"))) == [
-        [0], [1], [2], [3]
-    ]  # fmt: skip
+        [0],
+        [1],
+        [2],
+        [3],
+    ]
 
 
 def test_a_shared_session_or_profile_keeps_batch_order() -> None:

@@ -13,19 +13,35 @@ person identified by a Segment SDK and by Kith's own `identify` is one profile."
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PROFILES = uuid.UUID("080f43d0-011e-441e-ab67-a59d72478a2f")
 """The namespace of profile ids derived from external ids (fixed forever: changing it
 would make every external id resolve to a new person)."""
 
 
+def uuid5_text(namespace: uuid.UUID, name: str) -> str:
+    """`str(uuid.uuid5(namespace, name))` at twice its speed (no UUID object); a batch
+    of Segment messages derives a few hundred of these."""
+    digest = bytearray(
+        hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest[:16].hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@lru_cache(maxsize=16384)
 def external_profile_id(external_id: str) -> str:
     """The profile id Kith derives from an external id (a `userId` or `anonymousId`).
 
-    One namespace for both kinds: an `alias` call's `previousId` may be either."""
-    return str(uuid.uuid5(_PROFILES, external_id))
+    One namespace for both kinds: an `alias` call's `previousId` may be either.
+    Cached: a person's messages come together, ten to a batch."""
+    return uuid5_text(_PROFILES, external_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,13 +24,14 @@ client's clock: `receivedAt - (sentAt - timestamp)`."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from kith.domain.errors import InvalidPayload
-from kith.domain.external_identity import ExternalIdentity
+from kith.domain.external_identity import ExternalIdentity, uuid5_text
 from kith.domain.ids import new_id
 from kith.domain.payload import (
     EventPayload,
@@ -46,6 +47,7 @@ from kith.tracking.external_people import INACTIVITY
 
 _EVENTS = uuid.UUID("5b0b7c1e-93a4-4a63-9d0e-0f1c1f6f4f3d")
 _SESSIONS = uuid.UUID("e0d4a3a2-6a43-4c6e-8f0c-58b8f1c5f2a7")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _FIXED_TYPES = {
     "identify": "identify",
     "page": "page-view",
@@ -63,13 +65,13 @@ _PAGE_FIELDS = ("path", "referrer", "search", "title", "url")
 
 
 def event_id(source_id: str, message_id: str | None) -> tuple[str, bool]:
-    """The event's id and whether it is the `messageId` itself (a UUID)."""
+    """The event's id and whether it is the `messageId` itself (a UUID in its usual
+    36-character form, lower-cased; any other text gets a UUIDv5)."""
     if message_id is None:
         return new_id(), True
-    try:
-        return str(uuid.UUID(message_id)), True
-    except ValueError:
-        return str(uuid.uuid5(_EVENTS, f"{source_id}\x00{message_id}")), False
+    if _UUID.fullmatch(message_id):
+        return message_id.lower(), True
+    return uuid5_text(_EVENTS, f"{source_id}\x00{message_id}"), False
 
 
 def event_time(message: Message, received: datetime) -> datetime:
@@ -209,7 +211,7 @@ def _mapped(
     )
     given = message.context.get("sessionId")
     session = (
-        str(uuid.uuid5(_SESSIONS, f"{identity.device}\x00{given}"))
+        uuid5_text(_SESSIONS, f"{identity.device}\x00{given}")
         if isinstance(given, str | int) and not isinstance(given, bool) and str(given).strip()
         else None
     )

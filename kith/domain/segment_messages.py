@@ -135,8 +135,7 @@ def _checked(
     batch_context: dict[str, Any] | None,
 ) -> Message:
     kind = _message_type(wire, forced, at)
-    context = dict(batch_context or {})
-    context.update(wire.context or {})
+    context = {**batch_context, **(wire.context or {})} if batch_context else wire.context or {}
     message = Message(
         type=kind,
         user_id=_id(wire.user_id),

@@ -81,7 +81,8 @@ async def choose_external_profile(
     current = await held.hold_profiles([*person.ids, *([owner] if owner else [])])
     existing: dict[str, str] = {}
     for derived in person.ids:
-        if current[derived] != derived or await tracking.resolve_profile_id(derived) is not None:
+        # locked as itself, it was looked up again under the lock (`held.known`)
+        if current[derived] != derived or held.known.get(derived):
             existing[derived] = current[derived]
     claims = list(person.ids)
     chosen = existing.get(person.user or "") or (current[owner] if owner else None)

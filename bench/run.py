@@ -50,9 +50,11 @@ BULK = SCENARIOS_DIR / "bulk.lua"
 WEBHOOK_GET = SCENARIOS_DIR / "webhook_get.lua"
 PUT_BATCH = SCENARIOS_DIR / "put_batch.lua"
 IDENTIFY = SCENARIOS_DIR / "identify.lua"
+SEGMENT_BATCH = SCENARIOS_DIR / "segment_batch.lua"
 #: Sessions each wrk thread keeps in returning_visitor.lua and webhook_get.lua (POOL).
 RETURNING_POOL = 1000
 SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
+SEGMENT_SOURCE = {"id": "bench-segment", "name": "Bench (Segment API)", "bridges": ["segment"]}
 
 GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
@@ -62,6 +64,8 @@ GOAL_LOADED_VS_EMPTY = 0.8
 SIZE_SCENARIOS = ("new_visitor", "returning_visitor")
 GOAL_IDENTIFY_VS_PAGE_VIEWS = 0.7
 """Identify-heavy traffic may be at most 30% slower than new visitors' page views."""
+GOAL_SEGMENT_VS_BULK = 1.0
+"""The Segment API's batches store at least as many events/s as `/track` bulk payloads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,9 @@ class KithScenario:
     warm-up is one run with another seed (fresh ids). `events_per_session` is how many
     of the payloads' events each fresh session gets (None: all of a request's).
     `timeout` is wrk's `--timeout` in seconds (None: wrk's default, 2 s); latencies
-    above it are not recorded by wrk but counted as timeout errors.
+    above it are not recorded by wrk but counted as timeout errors. `source` is the
+    source the script sends as; one other than `bench-web` has its rows to itself,
+    so they are found by source, not by the variant of Kith-minted session ids.
     """
 
     name: str
@@ -85,6 +91,7 @@ class KithScenario:
     pooled: bool = False
     events_per_session: int | None = None
     timeout: int | None = None
+    source: str = "bench-web"
 
 
 KITH_SCENARIOS = (
@@ -92,6 +99,16 @@ KITH_SCENARIOS = (
     KithScenario("returning_visitor", RETURNING_VISITOR, "/track", "9", pooled=True),
     KithScenario("identify", IDENTIFY, "/track", "d"),
     KithScenario("bulk", BULK, "/track", "a"),
+    # right after bulk, which it is compared with; 10 people of 10 messages a request
+    KithScenario(
+        "segment_batch",
+        SEGMENT_BATCH,
+        "/v1/batch",
+        "e",
+        events_per_session=10,
+        timeout=10,
+        source="bench-segment",
+    ),
     # the script builds each path itself; wrk only needs a URL on the host
     KithScenario("webhook_get", WEBHOOK_GET, "/collect/page-view/bench-web", "b", pooled=True),
     # 50 payloads handled one after another: ~1.5 s a request at -c64, close to 2 s
@@ -151,6 +168,9 @@ class ScenarioResult(TypedDict):
     ratio_to_baseline: float | None
     peak_rss_mb: float | None
     warmup_requests: int
+    cpu_ms_per_request: float | None
+    """The server's CPU time (user + system, all its processes) per answered request:
+    less disturbed by other work on a shared machine than the rate is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +351,19 @@ def process_tree(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process tree so far (threads included)."""
+    ticks = 0
+    for each in process_tree(pid):
+        try:
+            with open(f"/proc/{each}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def high_water_kb(pid: int) -> int:
     """The largest VmHWM (peak resident set) in the process tree."""
     return max((_status_kb(p, "VmHWM") for p in process_tree(pid)), default=0)
@@ -427,6 +460,7 @@ def summarise(
     baseline_rps: float | None,
     peak_rss_mb: float | None,
     warmup_requests: int,
+    cpu_seconds: float | None = None,
 ) -> ScenarioResult:
     seconds = report["duration_us"] / 1e6
     rps = report["requests"] / seconds if seconds else 0.0
@@ -451,6 +485,11 @@ def summarise(
         ratio_to_baseline=round(rps / baseline_rps, 3) if baseline_rps else None,
         peak_rss_mb=peak_rss_mb,
         warmup_requests=warmup_requests,
+        cpu_ms_per_request=(
+            round(cpu_seconds * 1000 / answered, 3)
+            if cpu_seconds is not None and answered
+            else None
+        ),
     )
 
 
@@ -529,14 +568,15 @@ def kith_env(admin_key: str) -> dict[str, str]:
 
 
 def create_source(server: Server, admin_key: str) -> None:
-    status, body = http_json(
-        "POST",
-        f"{server.base_url}/api/sources",
-        SOURCE,
-        {"Authorization": f"Bearer {admin_key}"},
-    )
-    if status not in (200, 201, 409):
-        raise BenchError(f"creating source {SOURCE['id']!r} answered HTTP {status}: {body!r}")
+    for source in (SOURCE, SEGMENT_SOURCE):
+        status, body = http_json(
+            "POST",
+            f"{server.base_url}/api/sources",
+            source,
+            {"Authorization": f"Bearer {admin_key}"},
+        )
+        if status not in (200, 201, 409):
+            raise BenchError(f"creating source {source['id']!r} answered HTTP {status}: {body!r}")
 
 
 def warm_pool(scenario: KithScenario, url: str, seed: int, shape: LoadShape) -> list[WrkReport]:
@@ -594,7 +634,9 @@ def bench_kith(
                 )
                 seed += 1
             say(f"kith: {scenario.name} for {shape.seconds} s")
+            cpu_before = cpu_seconds(server.proc.pid)
             report = run_wrk(scenario.script, url, shape.seconds, seed, shape, scenario.timeout)
+            cpu_used = cpu_seconds(server.proc.pid) - cpu_before
             runs[scenario.name] = [*warm, report]
             results.append(
                 summarise(
@@ -605,6 +647,7 @@ def bench_kith(
                     baseline_rps,
                     server.peak_rss_mb(),
                     sum(r["requests"] for r in warm),
+                    cpu_used,
                 )
             )
         info: dict[str, Any] = {
@@ -651,6 +694,24 @@ def check_store(
                 (SOURCE["id"],),
             ):
                 types.setdefault(variant, {})[kind] = count
+            for scenario in KITH_SCENARIOS:
+                if scenario.source == SOURCE["id"] or scenario.name not in runs:
+                    continue
+                by_own_session = (
+                    "SELECT count(*) AS n FROM events WHERE source_id = ?"
+                    " AND session_id IS NOT NULL GROUP BY session_id"
+                )
+                row = conn.execute(
+                    f"SELECT count(*), sum(n), min(n), max(n) FROM ({by_own_session})",
+                    (scenario.source,),
+                ).fetchone()
+                found[scenario.variant] = tuple(value or 0 for value in row)  # type: ignore[assignment]
+                types[scenario.variant] = dict(
+                    conn.execute(
+                        "SELECT type, count(*) FROM events WHERE source_id = ? GROUP BY type",
+                        (scenario.source,),
+                    ).fetchall()
+                )
     except sqlite3.Error as exc:
         say(f"could not read the store to check it: {exc}")
         return [{"scenario": name, "ok": False, "error": str(exc)} for name in runs]
@@ -711,6 +772,16 @@ def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
                 "goal": f"identify req/s >= {GOAL_IDENTIFY_VS_PAGE_VIEWS}x new_visitor",
                 "value": share,
                 "met": share >= GOAL_IDENTIFY_VS_PAGE_VIEWS,
+            }
+        )
+    events = {r["scenario"]: r["events_per_s"] for r in scenarios if r["server"] == "kith"}
+    if events.get("segment_batch") and events.get("bulk"):
+        share = round(events["segment_batch"] / events["bulk"], 3)
+        checks.append(
+            {
+                "goal": f"segment_batch events/s >= {GOAL_SEGMENT_VS_BULK}x bulk",
+                "value": share,
+                "met": share >= GOAL_SEGMENT_VS_BULK,
             }
         )
     for name in SIZE_SCENARIOS:
@@ -817,6 +888,7 @@ def to_markdown(results: dict[str, Any]) -> str:
             "p99 ms",
             "errors",
             "vs baseline",
+            "CPU ms/req",
             "peak RSS MB",
         ]
         rows = [
@@ -830,6 +902,7 @@ def to_markdown(results: dict[str, Any]) -> str:
                 f"{r['p99_ms']:.2f}",
                 str(r["error_total"]),
                 "1.00x" if not r["server"].startswith("kith") else _ratio(r["ratio_to_baseline"]),
+                "-" if r.get("cpu_ms_per_request") is None else f"{r['cpu_ms_per_request']:.2f}",
                 "-" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:.0f}",
             ]
             for r in scenarios
@@ -840,7 +913,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         lines += [
             "## Stored data (read from the store after the run)",
             "",
-            "Own events (source `bench-web`) of each scenario's sessions against its answered"
+            "Own events (source `bench-web`, `bench-segment` for segment_batch) of each"
+            " scenario's sessions against its answered"
             " requests, warm-ups included; requests in flight when a wrk run ended may add"
             " up to one request per connection.",
             "",
@@ -1003,6 +1077,11 @@ def main(argv: list[str] | None = None) -> int:
         " `python -m bench.data_size --keep DIR`) and is skipped when that is unset",
     )
     parser.add_argument("--seconds", type=int, help="per scenario (env KITH_BENCH_SECONDS, 10)")
+    parser.add_argument(
+        "--scenarios",
+        help="comma-separated subset of the Kith scenarios to run (default: all), e.g."
+        " bulk,segment_batch",
+    )
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument(
         "--check", action="store_true", help="exit 1 when a goal is missed (for CI)"
@@ -1067,7 +1146,14 @@ def main(argv: list[str] | None = None) -> int:
             results["baseline_rps"] = baseline["requests_per_s"]
         if "kith" in parts:
             try:
-                kith_results, info = bench_kith(shape, scratch, results["baseline_rps"])
+                chosen = (
+                    tuple(name.strip() for name in args.scenarios.split(",") if name.strip())
+                    if args.scenarios
+                    else None
+                )
+                kith_results, info = bench_kith(
+                    shape, scratch, results["baseline_rps"], only=chosen
+                )
             except (BenchError, OSError, subprocess.SubprocessError) as exc:
                 failed = True
                 results["kith_error"] = str(exc)

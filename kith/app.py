@@ -32,6 +32,7 @@ from kith.api.errors import (
     refusal,
 )
 from kith.api.metrics import RequestMetrics, RequestTiming, metrics_router
+from kith.api.segment import segment_routes
 from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
@@ -45,8 +46,9 @@ def kith_version() -> str:
         return "0.0.0+local"
 
 
-COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect")
-"""Paths the bare collector router answers (`/track` covers `/tracker/...` too)."""
+COLLECTOR_PATHS = ("/track", "/collect", "/healthz", "/redirect", "/v1/", "/beacon/", "/pixel/")
+"""Paths the bare collector router answers (`/track` covers `/tracker/...` too; the
+last three are the Segment-compatible API)."""
 
 
 class KithApp(FastAPI):
@@ -189,6 +191,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
         [
             Route("/healthz", healthz, methods=["GET"]),
             *collector_routes(),
+            *segment_routes(),
             *tracker_routes(),
         ]
     )

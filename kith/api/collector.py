@@ -22,6 +22,7 @@ from starlette.responses import Response
 from kith.api.cors import CollectorCors
 from kith.api.errors import error_response
 from kith.domain.errors import KithError, Overloaded, PayloadTooLarge
+from kith.domain.external_identity import ExternalIdentity
 from kith.domain.payload import PayloadLimits, TrackerPayload
 from kith.domain.source import Bridge, Source
 from kith.services import Services
@@ -43,6 +44,7 @@ class Call:
 Handler = Callable[["Collector", Request, Call], Awaitable[Response]]
 Observe = Callable[[str, str, int, float], None]
 """Records one request: (route template, method, status, seconds)."""
+Render = Callable[[KithError], Response]
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:
@@ -85,17 +87,23 @@ class Collector:
         self.rate_limits = SourceRateLimits()
 
     async def answer(
-        self, request: Request, bridge: Bridge, handler: Handler, route: str | None = None
+        self,
+        request: Request,
+        bridge: Bridge,
+        handler: Handler,
+        route: str | None = None,
+        render: Render = error_response,
     ) -> Response:
-        """Run `handler`; render Kith errors; add CORS headers for browsers and
-        `x-process-time` to every collector response, and record it under `route` (the
-        route's template; by default the one the router matched)."""
+        """Run `handler`; render Kith errors (`{"detail"}`, or another protocol's shape);
+        add CORS headers for browsers and `x-process-time` to every collector response,
+        and record it under `route` (the route's template; by default the one the router
+        matched)."""
         started = time.perf_counter()
         call = Call(bridge)
         try:
             response = await handler(self, request, call)
         except KithError as exc:
-            response = error_response(exc)
+            response = render(exc)
         origin = request.headers.get("origin")
         if origin:
             await self.cors.decorate(response, origin, call.sources, bridge)
@@ -112,9 +120,10 @@ class Collector:
         if self.services.storage.writer_stats().queued >= self.settings.writer_max_queue:
             raise Overloaded("The writer queue is full; retry shortly")
 
-    async def body(self, request: Request) -> bytes:
-        """The whole body, refusing (413) as soon as it grows past the limit."""
-        limit = self.settings.max_body_bytes
+    async def body(self, request: Request, limit: int | None = None) -> bytes:
+        """The whole body, refusing (413) as soon as it grows past the limit (the
+        configured one unless the protocol has its own)."""
+        limit = self.settings.max_body_bytes if limit is None else limit
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"Body larger than {limit} bytes")
@@ -127,12 +136,13 @@ class Collector:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def sources(self, call: Call, source_ids: list[str]) -> list[Source]:
+    async def sources(self, call: Call, source_ids: list[str], *, units: int = 1) -> list[Source]:
         """The named sources (401 for any unknown, disabled or not of this bridge), then
-        their rate limits (429): all are checked before anything is stored."""
+        their rate limits (429), `units` payloads for each: all are checked before
+        anything is stored."""
         found = [await self.tracker.source_for(source_id, call.bridge) for source_id in source_ids]
         call.sources.extend(found)
-        self.rate_limits.admit((source, 1) for source in found)
+        self.rate_limits.admit((source, units) for source in found)
         return found
 
     async def track(
@@ -193,3 +203,23 @@ class Collector:
             else:
                 results.append(next(tracked))
         return results
+
+    async def track_people(
+        self,
+        request: Request,
+        call: Call,
+        units: list[tuple[TrackerPayload, ExternalIdentity]],
+        source: Source,
+    ) -> list[TrackResult]:
+        """Payloads of people known by another system's ids (the Segment API), each a
+        unit of work, concurrent across unrelated people, in order within each one;
+        checked against `reject` event types first, like a batch."""
+        for index, (payload, _) in enumerate(units):
+            await self.tracker.refuse_invalid(payload, ["body", index])
+        return await self.tracker.track_many(
+            [(payload, source) for payload, _ in units],
+            request_info(request),
+            profile_less=False,
+            people=[person for _, person in units],
+            bridge=call.bridge,
+        )

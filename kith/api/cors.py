@@ -119,8 +119,9 @@ class CollectorCors:
         """Before the source is known: allowed if any enabled source of `bridge` allows it."""
         return allow_origin(origin, await self._patterns(bridge))
 
-    async def preflight(self, request: Request) -> Response:
-        """Answer `OPTIONS` on a collector route: 204, with CORS headers only if allowed.
+    async def preflight(self, request: Request, bridge: Bridge = "rest") -> Response:
+        """Answer `OPTIONS` on a collector route: 204, with CORS headers only if allowed
+        (without a source in the path: if any enabled source of `bridge` allows it).
 
         `Allow` names the methods of this path (`/track` or `/collect/...`), as the
         OpenAPI document does."""
@@ -138,7 +139,7 @@ class CollectorCors:
             ok = source is not None and source.accepts("webhook")
             allowed = allow_origin(origin, source.allowed_origins) if ok and source else None
         else:
-            allowed = await self.allow_unknown(origin, "rest")
+            allowed = await self.allow_unknown(origin, bridge)
         if allowed is None:
             return response
         asked = request.headers.get("access-control-request-headers", "")

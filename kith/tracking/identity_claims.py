@@ -17,6 +17,7 @@ from kith.domain.merge import merge_profiles
 from kith.domain.session import bind
 from kith.identity.counters import IdentityCounters
 from kith.identity.decisions import Refusal, decide_claims
+from kith.identity.merge_keys import ID_KIND
 from kith.storage.ports import Document, IdentityRow, Storage
 from kith.tracking.event_records import system_event
 from kith.tracking.locking import HeldLocks
@@ -67,11 +68,15 @@ class IdentityClaims:
                 self._merge(plan, [profile, *loaded])
                 for step in self._steps:
                     await step.after_merge(plan, [profile, *loaded])
-            survivor = plan.unit.profile["id"] if plan.unit.profile else profile["id"]
+            owner = plan.unit.profile or profile
+            survivor = owner["id"]
             plan.unit.identities.extend(
                 IdentityRow(kind, value, survivor, plan.now, claiming_event(profile, kind))
                 for kind, value in decision.claimed
             )
+            ids = owner.setdefault("ids", [])
+            # ids claimed by a bridge (see external_people) become the profile's own
+            ids.extend(v for k, v in decision.claimed if k == ID_KIND and v not in ids)
         self._refused(plan, refusals)
         return None
 

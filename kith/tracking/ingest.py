@@ -31,7 +31,7 @@ from kith.domain.source import Source
 from kith.storage.ports import FeedEntry, FeedPosition, Storage
 from kith.tracking.enrichment import RequestInfo
 from kith.tracking.plan import SourceLookup, TrackResult
-from kith.tracking.track import Tracker, chains
+from kith.tracking.track import Tracker, chains, keys_of
 
 log = logging.getLogger(__name__)
 ASYNC_WARNING = "processed asynchronously"
@@ -152,8 +152,7 @@ class IngestProcessor:
     async def handle(self, entries: list[FeedEntry]) -> None:
         items = [self._item(entry.event) for entry in entries]
         runnable = [item for item in items if item is not None]
-        keys = [(p.session.id if p.session else None, p.profile.id if p.profile else None)
-                for p, *_ in runnable]  # fmt: skip
+        keys = [keys_of(payload, None) for payload, *_ in runnable]
 
         async def run(indexes: list[int]) -> None:
             for index in indexes:

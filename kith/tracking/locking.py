@@ -22,9 +22,14 @@ class HeldLocks:
         self._storage = storage
         self._stack = AsyncExitStack()
         self.profiles: frozenset[str] = frozenset()
+        self.known: dict[str, bool] = {}
+        """Whether each id resolved to a profile when last looked up (after locking,
+        for the ids that were locked as themselves), so callers need not ask again."""
 
     async def _current(self, profile_id: str) -> str:
-        return await self._storage.tracking.resolve_profile_id(profile_id) or profile_id
+        found = await self._storage.tracking.resolve_profile_id(profile_id)
+        self.known[profile_id] = found is not None
+        return found or profile_id
 
     async def hold_profiles(self, wanted: Iterable[str]) -> dict[str, str]:
         """Lock the profiles `wanted` now resolve to; return {wanted id: current id}.

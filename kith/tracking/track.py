@@ -10,6 +10,7 @@ transaction as the request's own writes."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -21,6 +22,7 @@ from kith.domain.event import (
     SYSTEM_VISIT_STARTED,
     visible_headers,
 )
+from kith.domain.external_identity import ExternalIdentity
 from kith.domain.ids import new_id
 from kith.domain.payload import TrackerPayload
 from kith.domain.profile import count_visit, new_profile, touch, visible_profile
@@ -32,6 +34,15 @@ from kith.identity.rules import KeyChanges, gained_keys
 from kith.storage.ports import Document, IdentityRow, Storage, VisitUnit
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
+from kith.tracking.external_people import (
+    ExternalChoice,
+    choose_external_profile,
+    continued_session,
+    device_lock,
+    give_customer_id,
+    id_claims,
+    remember_visit,
+)
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
@@ -44,12 +55,18 @@ from kith.tracking.useragent import parse_user_agent
 _MAX_ATTEMPTS = 8
 
 
-def _ids_of(payload: TrackerPayload) -> tuple[str | None, str | None]:
-    session = payload.session.id if payload.session else None
-    return session, payload.profile.id if payload.profile else None
+def keys_of(payload: TrackerPayload, person: ExternalIdentity | None) -> list[tuple[str, str]]:
+    """The ids a payload's unit of work locks: its session, its profile, and the
+    derived ids of the person it comes from."""
+    keys = [("session", payload.session.id)] if payload.session and payload.session.id else []
+    if payload.profile and payload.profile.id:
+        keys.append(("profile", payload.profile.id))
+    if person is not None:
+        keys.extend(("profile", derived) for derived in person.ids)
+    return keys
 
 
-def chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
+def chains(keys: list[list[tuple[str, str]]]) -> list[list[int]]:
     """Group batch positions that share a session or profile id, each group in order."""
     parent = list(range(len(keys)))
 
@@ -60,11 +77,9 @@ def chains(keys: list[tuple[str | None, str | None]]) -> list[list[int]]:
         return index
 
     first: dict[tuple[str, str], int] = {}
-    for index, (session, profile) in enumerate(keys):
-        for key in (("session", session), ("profile", profile)):
-            if key[1] is None:
-                continue
-            seen = first.setdefault((key[0], key[1]), index)
+    for index, ids in enumerate(keys):
+        for key in ids:
+            seen = first.setdefault(key, index)
             parent[root(index)] = root(seen)
     groups: dict[int, list[int]] = {}
     for index in range(len(keys)):
@@ -129,7 +144,11 @@ class Tracker:
         profile_less: bool = False,
         source: Source | None = None,
         mint: str | None = None,
+        person: ExternalIdentity | None = None,
     ) -> TrackResult:
+        """`person`: who the payload is from, in ids a bridge derived from another
+        system's (see `external_people`); it decides the profile instead of the
+        payload's profile id, and, without a session id, the session."""
         if source is None:
             source = await self.source_for(payload.source.id, bridge)
         user_agent = parse_user_agent(self._enrichment.user_agent_of(payload.context, info))
@@ -141,13 +160,21 @@ class Tracker:
         async with AsyncExitStack() as stack:
             if given_session is not None:
                 await stack.enter_async_context(self._storage.locks.hold("session", session_id))
+            elif person is not None:
+                await stack.enter_async_context(
+                    self._storage.locks.hold("session", device_lock(person))
+                )
             stack.push_async_callback(held.release)
             session = (
                 await self._storage.tracking.get_session(given_session) if given_session else None
             )
             profile_id: str | None = None
             minted = False
-            if not profile_less:
+            external: ExternalChoice | None = None
+            if person is not None and not profile_less:
+                external = await choose_external_profile(self._storage, held, person)
+                profile_id = external.profile_id
+            elif not profile_less:
                 given_profile = payload.profile.id if payload.profile else None
                 choice = await choose_profile(self._storage, session, given_profile, source, mint)
                 profile_id, minted = choice.id, choice.minted
@@ -166,6 +193,8 @@ class Tracker:
                     minted,
                     profile_less=profile_less,
                     given_session=given_session is not None,
+                    person=person,
+                    external=external,
                 )
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
@@ -181,28 +210,45 @@ class Tracker:
                         )
                     return plan.result
                 assert profile_id is not None
-                current = await held.hold_profiles({profile_id, *wanted})
+                # a person's derived ids stay locked: others may still create them
+                derived = person.ids if person is not None else ()
+                current = await held.hold_profiles({profile_id, *wanted, *derived})
                 profile_id = current[profile_id]
         # the owners kept changing under us: answer 503 (nothing stored) rather than
         # commit without the claim and leave two profiles sharing one identity
         raise Overloaded("The profiles of this person are changing right now; retry shortly")
 
     async def track_many(
-        self, items: list[tuple[TrackerPayload, Source]], info: RequestInfo, *, profile_less: bool
+        self,
+        items: list[tuple[TrackerPayload, Source]],
+        info: RequestInfo,
+        *,
+        profile_less: bool,
+        people: Sequence[ExternalIdentity | None] | None = None,
+        bridge: Bridge = "rest",
     ) -> list[TrackResult]:
         """A batch, answered in payload order, processed as concurrently as order allows.
 
         Payloads naming the same session or profile (directly or through a chain
-        of others) run one after another in batch order; unrelated ones run at
-        the same time, so a batch of 50 waits for a few group commits, not 50."""
-        keys = [_ids_of(payload) for payload, _ in items]
+        of others, or a person's derived ids) run one after another in batch order;
+        unrelated ones run at the same time, so a batch of 50 waits for a few group
+        commits, not 50. `people[i]` is the person payload i is from, if known."""
+        persons = list(people) if people is not None else [None] * len(items)
+        keys = [
+            keys_of(payload, person) for (payload, _), person in zip(items, persons, strict=True)
+        ]
         results: list[TrackResult | None] = [None] * len(items)
 
         async def run(indexes: list[int]) -> None:
             for index in indexes:
                 payload, source = items[index]
                 results[index] = await self.track(
-                    payload, info, profile_less=profile_less, source=source
+                    payload,
+                    info,
+                    bridge=bridge,
+                    profile_less=profile_less,
+                    source=source,
+                    person=persons[index],
                 )
 
         await asyncio.gather(*(run(chain) for chain in chains(keys)))
@@ -220,6 +266,8 @@ class Tracker:
         *,
         profile_less: bool,
         given_session: bool,
+        person: ExternalIdentity | None = None,
+        external: ExternalChoice | None = None,
     ) -> Plan:
         now = iso(utcnow())
         save_session = payload.option("saveSession")
@@ -239,6 +287,13 @@ class Tracker:
         segments_before = list(profile.get("segments") or []) if profile is not None else []
         rules = await self._changes.identity_rules()
         keys_before = set(rules.key_values(profile)) if profile is not None else set()
+
+        if person is not None and profile is not None and save_session and not given_session:
+            session_id, session = await continued_session(
+                self._storage, profile, person.device, payload, now
+            )
+            remember_visit(profile, person.device, session_id, payload, now)
+            given_session = True  # a visit, not a back-end call
 
         page = payload.events[0].context.get("page") if payload.events else None
         page = page if isinstance(page, dict) else payload.context.get("page")
@@ -303,9 +358,13 @@ class Tracker:
             unit.events = [record for _, record in records]
         gained = KeyChanges([], [])
         if profile is not None and save_profile:
+            if person is not None:
+                give_customer_id(profile, person, event_ids[0] if event_ids else None, now)
             touch(profile, now)
             unit.profile = profile
             gained = gained_keys(keys_before, profile, rules)
+            if external is not None:
+                gained.claims.extend(id_claims(profile, external))
         else:
             unit.identities.clear()
         if source.ephemeral:

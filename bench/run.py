@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 import orjson
 
@@ -56,7 +56,12 @@ RETURNING_POOL = 1000
 SOURCE = {"id": "bench-web", "name": "Bench", "bridges": ["rest", "webhook"]}
 SEGMENT_SOURCE = {"id": "bench-segment", "name": "Bench (Segment API)", "bridges": ["segment"]}
 
-GOAL_RATIO = 0.5
+GOAL_RATIO = 0.25
+"""The synchronous path (new_visitor) against the bare endpoint (issue 20: 2.5x 0.1x)."""
+GOAL_ASYNC_RATIO = 0.5
+"""Async storage (async_visitor) against the bare endpoint."""
+GOAL_BATCH_VS_SINGLE = 3.0
+"""PUT /track payloads/s against new_visitor's single-payload requests/s."""
 GOAL_P99_MS = 25.0
 GOAL_BULK_EVENTS_PER_S = 50_000.0
 GOAL_LOADED_VS_EMPTY = 0.8
@@ -92,10 +97,24 @@ class KithScenario:
     events_per_session: int | None = None
     timeout: int | None = None
     source: str = "bench-web"
+    options: str | None = None
+    """The payload's `options` (JSON), for scripts that read KITH_BENCH_OPTIONS."""
+
+    @property
+    def is_async(self) -> bool:
+        return self.options is not None and '"async":true' in self.options.replace(" ", "")
+
+    def wrk_env(self) -> dict[str, str]:
+        if self.options is None:
+            return {}
+        return {"KITH_BENCH_OPTIONS": self.options, "KITH_BENCH_VARIANT": self.variant}
 
 
 KITH_SCENARIOS = (
     KithScenario("new_visitor", NEW_VISITOR, "/track", "8"),
+    # the new-visitor payload with `options.async`: acknowledged after a one-row append;
+    # the run is followed by the wait for the processor to empty the log
+    KithScenario("async_visitor", NEW_VISITOR, "/track", "7", options='{"async":true}'),
     KithScenario("returning_visitor", RETURNING_VISITOR, "/track", "9", pooled=True),
     KithScenario("identify", IDENTIFY, "/track", "d"),
     KithScenario("bulk", BULK, "/track", "a"),
@@ -171,6 +190,13 @@ class ScenarioResult(TypedDict):
     cpu_ms_per_request: float | None
     """The server's CPU time (user + system, all its processes) per answered request:
     less disturbed by other work on a shared machine than the rate is."""
+    processing_per_s: NotRequired[float]
+    """Async scenarios: payloads accepted in the run / (run + time to empty the log)."""
+    drain_s: NotRequired[float]
+    cpu_ms_per_payload_processed: NotRequired[float]
+    half_load_per_s: NotRequired[float]
+    half_load_max_lag_s: NotRequired[float]
+    half_load_p99_ms: NotRequired[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +444,7 @@ def run_wrk(
     shape: LoadShape,
     timeout: int | None = None,
     *extra: str,
+    env: dict[str, str] | None = None,
 ) -> WrkReport:
     command = [
         *pinned(CLIENT_CORE, shape),
@@ -435,7 +462,12 @@ def run_wrk(
         *extra,
     ]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=seconds + (timeout or 0) + 60, check=False
+        command,
+        capture_output=True,
+        text=True,
+        timeout=seconds + (timeout or 0) + 60,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
     for line in done.stdout.splitlines():
         if line.startswith("JSON:"):
@@ -628,28 +660,50 @@ def bench_kith(
             else:
                 say(f"kith: {scenario.name} warm-up {shape.warmup} s")
                 warm = (
-                    [run_wrk(scenario.script, url, shape.warmup, seed, shape, scenario.timeout)]
+                    [
+                        run_wrk(
+                            scenario.script,
+                            url,
+                            shape.warmup,
+                            seed,
+                            shape,
+                            scenario.timeout,
+                            env=scenario.wrk_env(),
+                        )
+                    ]
                     if shape.warmup
                     else []
                 )
                 seed += 1
+            if scenario.is_async:
+                drain(server)  # the warm-up's backlog would be processed during the run
             say(f"kith: {scenario.name} for {shape.seconds} s")
             cpu_before = cpu_seconds(server.proc.pid)
-            report = run_wrk(scenario.script, url, shape.seconds, seed, shape, scenario.timeout)
+            started = time.monotonic()
+            report = run_wrk(
+                scenario.script,
+                url,
+                shape.seconds,
+                seed,
+                shape,
+                scenario.timeout,
+                env=scenario.wrk_env(),
+            )
             cpu_used = cpu_seconds(server.proc.pid) - cpu_before
             runs[scenario.name] = [*warm, report]
-            results.append(
-                summarise(
-                    scenario.name,
-                    name,
-                    scenario.script,
-                    report,
-                    baseline_rps,
-                    server.peak_rss_mb(),
-                    sum(r["requests"] for r in warm),
-                    cpu_used,
-                )
+            result = summarise(
+                scenario.name,
+                name,
+                scenario.script,
+                report,
+                baseline_rps,
+                server.peak_rss_mb(),
+                sum(r["requests"] for r in warm),
+                cpu_used,
             )
+            if scenario.is_async:
+                measure_processing(server, scenario, url, shape, report, started, result, runs)
+            results.append(result)
         info: dict[str, Any] = {
             "healthz": health,
             "peak_rss_mb": server.peak_rss_mb(),
@@ -660,6 +714,75 @@ def bench_kith(
     fresh = store is None and not env
     info["stored"] = check_store(data_dir / "kith.db", runs, shape) if fresh else []
     return results, info
+
+
+def drain(server: Server, timeout: float = 900.0) -> float:
+    """Wait until the async ingest log is empty; the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        _, body = http_json("GET", f"{server.base_url}/healthz")
+        if isinstance(body, dict) and not (body.get("ingest") or {}).get("backlog"):
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise BenchError(f"{server.name}: the ingest log did not drain in {timeout:.0f} s")
+
+
+def measure_processing(
+    server: Server,
+    scenario: KithScenario,
+    url: str,
+    shape: LoadShape,
+    report: WrkReport,
+    started: float,
+    result: ScenarioResult,
+    runs: dict[str, list[WrkReport]],
+) -> None:
+    """After an async run: how fast the processor got through what was accepted (the
+    sustained capacity), then the lag at half that rate (a paced run)."""
+    cpu_before = cpu_seconds(server.proc.pid)
+    accepted = report["requests"] - report["errors"]["status"]
+    say(f"kith: {scenario.name}: waiting for the processor to empty the log")
+    drained = drain(server)
+    elapsed = time.monotonic() - started
+    result["processing_per_s"] = round(accepted / elapsed, 1) if elapsed else 0.0
+    result["drain_s"] = round(drained, 1)
+    # CPU of accepting and processing together, per payload
+    cpu_total = (result["cpu_ms_per_request"] or 0.0) * accepted / 1000
+    cpu_total += cpu_seconds(server.proc.pid) - cpu_before
+    result["cpu_ms_per_payload_processed"] = round(cpu_total * 1000 / accepted, 3)
+    rate = max(result["processing_per_s"] / 2, 1.0)
+    pause_ms = max(int(shape.connections * 1000 / rate), 1)
+    say(f"kith: {scenario.name} at half the processing rate (~{rate:,.0f}/s) for {shape.seconds} s")
+    lags: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            with contextlib.suppress(OSError):
+                _, body = http_json("GET", f"{server.base_url}/healthz")
+                if isinstance(body, dict):
+                    lags.append(float((body.get("ingest") or {}).get("lag_seconds") or 0.0))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    paced = run_wrk(
+        scenario.script,
+        url,
+        shape.seconds,
+        secrets.randbits(31),
+        shape,
+        scenario.timeout,
+        str(pause_ms),
+        env=scenario.wrk_env(),
+    )
+    stop.set()
+    sampler.join()
+    runs[scenario.name].append(paced)
+    seconds = paced["duration_us"] / 1e6
+    result["half_load_per_s"] = round(paced["requests"] / seconds, 1) if seconds else 0.0
+    result["half_load_max_lag_s"] = round(max(lags, default=0.0), 3)
+    result["half_load_p99_ms"] = round(paced["latency_us"]["p99"] / 1000, 3)
+    drain(server)
 
 
 def check_store(
@@ -813,6 +936,24 @@ def goals(scenarios: list[ScenarioResult]) -> list[dict[str, Any]]:
                     "met": ratio >= GOAL_RATIO,
                 }
             )
+        if name == "async_visitor" and ratio is not None:
+            checks.append(
+                {
+                    "goal": f"async_visitor req/s >= {GOAL_ASYNC_RATIO}x baseline",
+                    "value": ratio,
+                    "met": ratio >= GOAL_ASYNC_RATIO,
+                }
+            )
+        if name == "put_batch" and rates.get("new_visitor"):
+            # payloads/s (the script's events per request is its 50 one-event payloads)
+            share = round(result["events_per_s"] / rates["new_visitor"], 3)
+            checks.append(
+                {
+                    "goal": f"put_batch payloads/s >= {GOAL_BATCH_VS_SINGLE}x new_visitor req/s",
+                    "value": share,
+                    "met": share >= GOAL_BATCH_VS_SINGLE,
+                }
+            )
         if name == "bulk":
             checks.append(
                 {
@@ -908,6 +1049,42 @@ def to_markdown(results: dict[str, Any]) -> str:
             for r in scenarios
         ]
         lines += ["## HTTP scenarios", "", markdown_table(headers, rows), ""]
+    processing = [r for r in scenarios if "processing_per_s" in r]
+    if processing:
+        lines += [
+            "## Async storage: processing",
+            "",
+            "Accepted payloads of the measured run / (the run + the time the processor took"
+            " to empty the log); then a run paced at half that rate, with the largest"
+            " `lag_seconds` `/healthz` showed (sampled every 0.5 s).",
+            "",
+            markdown_table(
+                [
+                    "scenario",
+                    "accepted/s",
+                    "processed/s",
+                    "drain s",
+                    "CPU ms/payload (accept + process)",
+                    "half load/s",
+                    "max lag s",
+                    "p99 ms at half load",
+                ],
+                [
+                    [
+                        r["scenario"],
+                        f"{r['requests_per_s']:,.0f}",
+                        f"{r['processing_per_s']:,.0f}",
+                        f"{r.get('drain_s', 0):.1f}",
+                        f"{r.get('cpu_ms_per_payload_processed', 0):.2f}",
+                        f"{r.get('half_load_per_s', 0):,.0f}",
+                        f"{r.get('half_load_max_lag_s', 0):.2f}",
+                        f"{r.get('half_load_p99_ms', 0):.2f}",
+                    ]
+                    for r in processing
+                ],
+            ),
+            "",
+        ]
     stored = (results.get("kith") or {}).get("stored") or []
     if stored:
         lines += [

@@ -20,7 +20,7 @@ import asyncpg
 from bench.run import BenchError, LoadShape, ScenarioResult, bench_kith
 
 DATABASE = os.environ.get("KITH_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-GOAL_PG_VS_BASELINE = 0.35
+GOAL_PG_VS_BASELINE = 0.15
 GOAL_TWO_VS_ONE = 1.6
 
 

@@ -37,6 +37,7 @@ from kith.api.tracker_assets import tracker_routes
 from kith.config import Settings
 from kith.domain.errors import KithError, PayloadTooLarge
 from kith.services import Services, build_services
+from kith.tracking.ingest import ingest_lag
 
 
 def kith_version() -> str:
@@ -173,9 +174,15 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             "storage": services.storage.kind,
             "version": release,
         }
+        waiting, lag = (
+            await ingest_lag(services.storage) if services.ingest.backlog else (0, 0.0)
+        )
+        services.ingest.backlog = waiting
         body["ingest"] = {
-            "backlog": services.ingest.backlog,
+            "backlog": waiting,
+            "lag_seconds": round(lag, 3),
             "accepted": services.ingest.accepted,
+            "processed": services.ingest_processor.processed,
         }
         queued = services.storage.writer_stats().queued
         if queued > settings.degraded_queue_depth:

@@ -3,7 +3,8 @@
 -- (page-view, product-view, add-to-cart) for source "bench-web". Kith creates a
 -- profile and a session for each request and stores 3 events plus its system events.
 -- KITH_BENCH_OPTIONS (a JSON object) replaces the payload's `options`: `{"async":true}`
--- makes it the async_visitor scenario.
+-- makes it the async_visitor scenario, which KITH_BENCH_VARIANT (a hex digit, default 8)
+-- tells apart in its session ids.
 --
 --   wrk -t2 -c64 -d10s --latency -s bench/scenarios/new_visitor.lua http://127.0.0.1:8686/track -- <seed> [pause ms]
 
@@ -37,6 +38,7 @@ local TEMPLATE = '{"source":{"id":"bench-web"},"session":{"id":"@SID@"},'
   .. '],"options":' .. (os.getenv("KITH_BENCH_OPTIONS") or "{}") .. '}'
 
 local head, tail = common.split(TEMPLATE, "@SID@")
+local variant = tonumber(os.getenv("KITH_BENCH_VARIANT") or "8", 16)
 local prefix = 0
 local n = 0
 
@@ -54,7 +56,7 @@ end
 
 function request()
   n = n + 1
-  local sid = common.uuid(prefix, thread_id or 0, 8, n)
+  local sid = common.uuid(prefix, thread_id or 0, variant, n)
   return wrk.format(nil, nil, nil, head .. sid .. tail)
 end
 

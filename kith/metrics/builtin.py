@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from kith.domain.clock import parse_iso, utcnow
 from kith.feed import FeedRunner
 from kith.identity.counters import IdentityCounters
 from kith.metrics.registry import MetricsRegistry
-from kith.storage.ports import INGEST_CONSUMER, START, Storage
-from kith.tracking.ingest import AsyncIngest, IngestProcessor
+from kith.storage.ports import Storage
+from kith.tracking.ingest import AsyncIngest, IngestProcessor, ingest_lag
 from kith.tracking.stored import StoredEvents
 
 UNITS_PER_COMMIT_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
@@ -154,14 +153,7 @@ def ingest_metrics(
     )
 
     async def backlog() -> list[Metric]:
-        waiting = await storage.ingest.backlog()
-        age = 0.0
-        if waiting:
-            position = (await storage.feed.positions()).get(INGEST_CONSUMER, START)
-            oldest = await storage.ingest.read(position, 1)
-            if oldest:
-                received = parse_iso(str(oldest[0][1]["received"]))
-                age = max(0.0, (utcnow() - received).total_seconds())
+        waiting, age = await ingest_lag(storage)
         return [
             GaugeMetricFamily(
                 "kith_ingest_backlog", "Async payloads waiting to be processed.", value=waiting

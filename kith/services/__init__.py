@@ -120,6 +120,7 @@ class Services:
     schedule: RefreshSchedule
     redirects: RedirectService
     ingest: AsyncIngest
+    ingest_processor: IngestProcessor
     ingest_runner: FeedRunner
     metrics: MetricsRegistry
     """What `/metrics` reports; every part adds to it (see `kith.metrics.registry`)."""
@@ -280,6 +281,7 @@ def build_services(
         ),
         redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
         ingest=ingest,
+        ingest_processor=processor,
         ingest_runner=FeedRunner(
             storage,
             [processor],

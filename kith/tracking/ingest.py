@@ -22,13 +22,13 @@ from typing import Any
 
 import msgspec
 
-from kith.domain.clock import iso, utcnow
+from kith.domain.clock import iso, parse_iso, utcnow
 from kith.domain.document import Document
 from kith.domain.errors import KithError, Overloaded
 from kith.domain.ids import new_id
 from kith.domain.payload import Ref, TrackerPayload
 from kith.domain.source import Source
-from kith.storage.ports import FeedEntry, FeedPosition, Storage
+from kith.storage.ports import INGEST_CONSUMER, START, FeedEntry, FeedPosition, Storage
 from kith.tracking.enrichment import RequestInfo
 from kith.tracking.plan import SourceLookup, TrackResult
 from kith.tracking.track import Tracker, chains, keys_of
@@ -45,6 +45,20 @@ def is_async(payload: TrackerPayload, source: Source) -> bool:
     return value if isinstance(value, bool) else source.async_
 
 
+async def ingest_lag(storage: Storage) -> tuple[int, float]:
+    """The ingest log's backlog, and how long its oldest payload not processed yet has
+    waited (seconds; 0 when nothing waits)."""
+    waiting = await storage.ingest.backlog()
+    if not waiting:
+        return 0, 0.0
+    position = (await storage.feed.positions()).get(INGEST_CONSUMER, START)
+    oldest = await storage.ingest.read(position, 1)
+    if not oldest:
+        return waiting, 0.0
+    received = parse_iso(str(oldest[0][1]["received"]))
+    return waiting, max(0.0, (utcnow() - received).total_seconds())
+
+
 class AsyncIngest:
     """The accepting side; `backlog` is this process's view of the log's length."""
 
@@ -53,9 +67,18 @@ class AsyncIngest:
         self._max_backlog = max_backlog
         self.backlog = 0
         self.accepted = 0
+        self._counted = 0.0
         self._minted: OrderedDict[str, str] = OrderedDict()
         """Profile ids minted for new sessions still on their way through the log, so a
         burst of one new visitor's payloads is answered with one profile id."""
+
+    async def refresh(self, *, every: float = 1.0) -> None:
+        """Read the log's length again when the last count is older than `every` seconds:
+        every process accepts, but only the one holding the processor's lease reads."""
+        now = time.monotonic()
+        if now - self._counted > every:
+            self._counted = now
+            self.backlog = await self._storage.ingest.backlog()
 
     def admit(self) -> None:
         if self.backlog >= self._max_backlog:
@@ -103,6 +126,7 @@ class AsyncIngest:
         }
         await self._storage.ingest.append([entry])
         self.backlog += 1
+        await self.refresh()
         self.accepted += 1
         return TrackResult(
             profile_id=None if profile_less else profile_id,
@@ -120,7 +144,6 @@ class IngestLogReader:
         self._storage = storage
         self._ingest = ingest
         self._trimmed: FeedPosition | None = None
-        self._counted = 0.0
 
     @property
     def start(self) -> FeedPosition:
@@ -131,10 +154,7 @@ class IngestLogReader:
         if after != self._trimmed and after > FeedPosition(0, 0):
             await log_.trim(after)
             self._trimmed = after
-        now = time.monotonic()
-        if now - self._counted > 1.0:
-            self._ingest.backlog = await log_.backlog()
-            self._counted = now
+        await self._ingest.refresh()
         return [FeedEntry(position, entry) for position, entry in await log_.read(after, limit)]
 
 

@@ -48,8 +48,13 @@ def test_an_async_payload_is_answered_with_its_ids_then_stored_with_them(
     # the next payload of the known session is answered with its profile at once
     again = track(client, payload(session, options=ASYNC))
     assert again["profile"]["id"] == profile
-    health = client.get("/healthz").json()
+    deadline = time.monotonic() + 20
+    while (health := client.get("/healthz").json())["ingest"]["processed"] < 2:
+        assert time.monotonic() < deadline, health
+        time.sleep(0.05)
     assert health["ingest"]["accepted"] == 2
+    assert health["ingest"]["processed"] == 2
+    assert health["ingest"]["backlog"] == 0 and health["ingest"]["lag_seconds"] == 0.0
 
 
 def test_a_burst_of_one_session_lands_in_order(

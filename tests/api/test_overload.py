@@ -77,7 +77,7 @@ def test_a_backed_up_writer_degrades_health_then_refuses_with_503(
         "status": "ok",
         "storage": "sqlite",
         "version": client.get("/healthz").json()["version"],
-        "ingest": {"backlog": 0, "accepted": 0},
+        "ingest": {"backlog": 0, "lag_seconds": 0.0, "accepted": 0, "processed": 0},
     }
     for session in ("held", "queued-0", "queued-3"):
         assert get_session(client, admin, session) is not None

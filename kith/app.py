@@ -174,9 +174,7 @@ def build_app(settings: Settings, services: Services | None = None) -> KithApp:
             "storage": services.storage.kind,
             "version": release,
         }
-        waiting, lag = (
-            await ingest_lag(services.storage) if services.ingest.backlog else (0, 0.0)
-        )
+        waiting, lag = await ingest_lag(services.storage) if services.ingest.backlog else (0, 0.0)
         services.ingest.backlog = waiting
         body["ingest"] = {
             "backlog": waiting,

@@ -3,7 +3,7 @@ handler for a batch of committed events."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from kith.storage.ports import FeedEntry
 
@@ -20,3 +20,12 @@ class FeedConsumer(Protocol):
         consumer that cannot process one event should record that and return,
         not raise, or the events after it wait."""
         ...
+
+
+@runtime_checkable
+class Skippable(Protocol):
+    """A consumer that can say it has nothing to do with any event right now (no
+    async rule deployed, say): the runner then moves its position to the head of
+    the feed without reading and decoding the events in between."""
+
+    async def idle(self) -> bool: ...

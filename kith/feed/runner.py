@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from kith.domain.ids import new_id
-from kith.feed.consumer import FeedConsumer
+from kith.feed.consumer import FeedConsumer, Skippable
 from kith.storage.ports import FeedEntry, FeedPosition, Storage
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,17 @@ class FeedRunner:
             await asyncio.wait_for(event.wait(), seconds)
         event.clear()
 
+    async def _skip(self, name: str, position: FeedPosition) -> FeedPosition | None:
+        """Acknowledge the feed's head for an idle consumer; None if the lease was lost."""
+        head = await self._storage.feed.head()
+        if head <= position:
+            return position
+        if not await self._storage.feed.acknowledge(name, self.owner, head):
+            log.warning("feed consumer %s lost its lease; reclaiming", name)
+            return None
+        self.status[name].position = head
+        return head
+
     async def _run(self, consumer: FeedConsumer) -> None:
         status = self.status[consumer.name]
         feed = self._storage.feed
@@ -134,6 +145,12 @@ class FeedRunner:
                         await self._sleep(consumer.name, min(self._lease / 3, 5.0))
                         continue
                 status.position = position
+                skippable = consumer if isinstance(consumer, Skippable) else None
+                events = isinstance(self._log, _CommittedEvents)
+                if events and skippable is not None and await skippable.idle():
+                    position = await self._skip(consumer.name, position)
+                    await self._sleep(consumer.name, self._poll)
+                    continue
                 entries = await self._log.read(position, self._batch)
                 if not entries:
                     await self._sleep(consumer.name, self._poll)

@@ -49,6 +49,10 @@ class AsyncFlows:
         self._runs = runs
         self._concurrency = concurrency
 
+    async def idle(self) -> bool:
+        """No async rule is deployed: the events in between are skipped, not read."""
+        return not await self._catalog.book()
+
     async def handle(self, entries: list[FeedEntry]) -> None:
         book = await self._catalog.book()
         if not book:

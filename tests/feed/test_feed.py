@@ -119,6 +119,46 @@ async def test_the_runner_delivers_each_event_and_retries_a_failed_batch(
     assert sorted(ids, key=first.__getitem__) == ids  # first sighting in commit order
 
 
+class Sometimes(Collecting):
+    """Idle (nothing to do, e.g. no async rule deployed) until told otherwise."""
+
+    name = "sometimes"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idle_now = True
+
+    async def idle(self) -> bool:
+        return self.idle_now
+
+
+async def test_an_idle_consumer_moves_to_the_head_without_reading(storage: Storage) -> None:
+    consumer = Sometimes()
+    runner = FeedRunner(storage, [consumer], batch=4, poll=0.05, lease=5)
+    runner.start()
+    try:
+        await asyncio.sleep(0.2)
+        first = await commit_events(storage, 6)
+        deadline = time.monotonic() + 10
+        # on PostgreSQL the head lags behind any running transaction: wait until the
+        # consumer's position is past the last of these six events
+        while True:
+            assert time.monotonic() < deadline, "the idle consumer never reached the head"
+            found = [e.position for e in await read_all(storage) if e.event["id"] == first[-1]]
+            at = (await storage.feed.positions()).get("sometimes")
+            if found and at is not None and at >= found[0]:
+                break
+            await asyncio.sleep(0.05)
+        assert consumer.seen == []  # skipped, not handled
+        consumer.idle_now = False
+        later = await commit_events(storage, 3)
+        while len(consumer.seen) < 3 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()
+    assert consumer.seen == later  # only what came after it had work
+
+
 def _spawn(url: str, out: Path, owner: str, lease: float) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.feed.consumer_process", url, str(out), owner, str(lease)],

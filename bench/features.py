@@ -16,6 +16,8 @@ Variants and the goals of the issues that added them:
   on every event; goal >= 0.8x plain.
 - segments: 100 enabled segments and 10 computed traits; goal >= 0.85x plain.
 - async: the same payloads with `options.async` (acknowledged once logged).
+- before: plain, served by another checkout's `kith` (`KITH_BENCH_BEFORE=DIR`, a
+  checkout with its own `.venv`): a same-run comparison with an older commit.
 """
 
 from __future__ import annotations
@@ -36,15 +38,19 @@ import orjson
 from bench._common import RESULTS_DIR, markdown_table, scratch_dir
 from bench.run import (
     NEW_VISITOR,
+    SERVER_CORE,
+    SOURCE,
     LoadShape,
     Server,
     can_pin,
+    cpu_seconds,
     create_source,
+    drain,
     free_port,
     http_json,
     kith_env,
     kith_serve_command,
-    process_tree,
+    pinned,
     run_wrk,
     say,
     serve,
@@ -53,17 +59,6 @@ from bench.run import (
 )
 
 Setup = Callable[[Server, str], None]
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its children (the server's workers)."""
-    total = 0
-    for each in process_tree(pid):
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / TICKS
 
 
 def api(server: Server, key: str, method: str, path: str, body: Any = None) -> Any:
@@ -120,6 +115,7 @@ VARIANTS: dict[str, tuple[Setup | None, dict[str, str]]] = {
     "flows": (setup_flows, {}),
     "segments": (setup_segments, {}),
     "async": (None, {"KITH_BENCH_OPTIONS": '{"async":true}'}),
+    "before": (None, {}),
 }
 GOALS = {"flows": 0.8, "segments": 0.85}
 
@@ -144,9 +140,15 @@ def measure(variant: str, shape: LoadShape, scratch: Path) -> dict[str, Any]:
     key = "bench-" + secrets.token_urlsafe(24)
     data = scratch / f"{variant}-{secrets.token_hex(4)}"
     command = kith_serve_command(port, data, shape)
+    if variant == "before":  # the same command, another checkout's kith
+        other = Path(os.environ["KITH_BENCH_BEFORE"]) / ".venv" / "bin" / "kith"
+        command = [*pinned(SERVER_CORE, shape), str(other), *command[command.index("serve") :]]
     with serve(f"kith-{variant}", command, kith_env(key), port, scratch) as server:
         wait_healthz(server)
-        create_source(server, key)
+        if variant == "before":  # an older release may not know the segment bridge
+            api(server, key, "POST", "/api/sources", SOURCE)
+        else:
+            create_source(server, key)
         if setup is not None:
             setup(server, key)
         time.sleep(1.5)  # configuration caches and jobs settle
@@ -160,19 +162,8 @@ def measure(variant: str, shape: LoadShape, scratch: Path) -> dict[str, Any]:
         result = dict(summarise(variant, "kith", NEW_VISITOR, report, None, None, 0))
         result["cpu_us_per_request"] = round(cpu / max(report["requests"], 1) * 1e6, 1)
         if variant == "async":
-            result["drain_s"] = drain(server, key)
+            result["drain_s"] = round(drain(server), 2)
         return result
-
-
-def drain(server: Server, key: str, timeout: float = 300) -> float:
-    """Seconds until the ingest backlog is processed after the load stopped."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        _, health = http_json("GET", f"{server.base_url}/healthz", None, {})
-        if isinstance(health, dict) and health.get("ingest", {}).get("backlog") == 0:
-            return round(time.monotonic() - started, 2)
-        time.sleep(0.5)
-    return float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

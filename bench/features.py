@@ -13,7 +13,9 @@ from /proc over the measured run), which noise on a shared machine moves less.
 Variants and the goals of the issues that added them:
 
 - flows: one deployed sync flow of 5 nodes (if, set, increment, add-segment, ux)
-  on every event; goal >= 0.8x plain.
+  on every event of the payload (rules for its three types); goal >= 0.8x plain.
+- flows-any: the same flow on a rule for any event type, so it also runs on the
+  system events (six runs a request instead of three).
 - segments: 100 enabled segments and 10 computed traits; goal >= 0.85x plain.
 - async: the same payloads with `options.async` (acknowledged once logged).
 - before: plain, served by another checkout's `kith` (`KITH_BENCH_BEFORE=DIR`, a
@@ -88,6 +90,18 @@ def setup_flows(server: Server, key: str) -> None:
     ]
     api(server, key, "PUT", "/api/flows/bench", {"mode": "sync", "nodes": nodes, "edges": edges})
     api(server, key, "POST", "/api/flows/bench/deploy")
+    for event_type in ("page-view", "product-view", "add-to-cart"):  # the payload's events
+        rule = {"flow": "bench", "event_type": event_type}
+        api(server, key, "PUT", f"/api/rules/bench-{event_type}", rule)
+
+
+def setup_flows_any(server: Server, key: str) -> None:
+    """The same flow on a rule without an event type: it also runs on the three system
+    events of a first visit (profile-created, session-opened, visit-started) and, from
+    the feed, on the segment-entered event its add-segment node causes."""
+    setup_flows(server, key)
+    for event_type in ("page-view", "product-view", "add-to-cart"):
+        api(server, key, "DELETE", f"/api/rules/bench-{event_type}")
     api(server, key, "PUT", "/api/rules/bench", {"flow": "bench", "event_type": None})
 
 
@@ -113,6 +127,7 @@ def setup_segments(server: Server, key: str) -> None:
 VARIANTS: dict[str, tuple[Setup | None, dict[str, str]]] = {
     "plain": (None, {}),
     "flows": (setup_flows, {}),
+    "flows-any": (setup_flows_any, {}),
     "segments": (setup_segments, {}),
     "async": (None, {"KITH_BENCH_OPTIONS": '{"async":true}'}),
     "before": (None, {}),

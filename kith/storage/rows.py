@@ -26,6 +26,9 @@ class UnitSql:
     upsert_profile: str  # (id, doc, updated)
     upsert_identity: str  # (kind, value, profile_id, claimed, event)
     upsert_session: str  # (id, profile_id, created, doc)
+    insert_session: str
+    """(id, profile_id, created, doc), for a session nobody had when the request
+    looked (`VisitUnit.new_session`): fails on a session stored in the meantime."""
     insert_event: str  # (id, profile_id, session_id, type, source_id, time, status, [channel,] doc)
     event_channel_column: bool
     """False where `channel` is computed by the database from the document."""
@@ -98,7 +101,8 @@ def unit_statements(unit: VisitUnit, sql: UnitSql, encode: Callable[[Document], 
         session = unit.session
         owner = session["profile"]["id"] if session.get("profile") else None
         created = micros_of_iso(session["metadata"]["time"]["create"])
-        statements.append((sql.upsert_session, [(session["id"], owner, created, encode(session))]))
+        statement = sql.insert_session if unit.new_session else sql.upsert_session
+        statements.append((statement, [(session["id"], owner, created, encode(session))]))
     if unit.events:
         channel = sql.event_channel_column
         rows = [event_row(event, encode, channel=channel) for event in unit.events]

@@ -5,6 +5,7 @@ caller loads the profile only once it holds the profile lock."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kith.domain.ids import new_id
@@ -26,17 +27,26 @@ async def choose_profile(
     given_id: str | None,
     source: Source,
     mint: str | None = None,
+    resolved: Mapping[str, str | None] | None = None,
 ) -> ProfileChoice:
     """`mint`: the id a new profile takes, fixed earlier by Kith itself (async storage
-    answers with it before processing); by default a fresh one."""
+    answers with it before processing); by default a fresh one. `resolved`: ids this
+    request already resolved (None: unknown), not asked again."""
+    known = resolved or {}
+
+    async def resolve(any_id: str) -> str | None:
+        if any_id in known:
+            return known[any_id]
+        return await storage.tracking.resolve_profile_id(any_id)
+
     bound = (session or {}).get("profile") or {}
     if bound.get("id"):
         # a known session decides, whatever the payload says; a merged id
         # resolves to the survivor
-        survivor = await storage.tracking.resolve_profile_id(bound["id"])
+        survivor = await resolve(bound["id"])
         return ProfileChoice(survivor or str(bound["id"]), minted=False)
     if given_id:
-        found = await storage.tracking.resolve_profile_id(given_id)
+        found = await resolve(given_id)
         if found is not None:
             return ProfileChoice(found, minted=False)
         if source.static_profile_id:

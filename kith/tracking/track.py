@@ -5,7 +5,17 @@ unit is committed before the locks are released, so the next request for the
 same visitor or person sees this one's result. When the events give the profile
 a merge-key value another profile owns, the request takes both profiles' locks
 (see `locking`) and rebuilds its unit as a merge; the merge commits in the same
-transaction as the request's own writes."""
+transaction as the request's own writes.
+
+A first hit skips the locks: when one read (`look_up_visit`) finds neither the
+session nor the payload's profile, the profile id is minted here, so nobody else
+can lock or write it, and the session is stored with an insert that fails if
+another request stored that session id meanwhile (`VisitUnit.new_session`; a
+request that read the session as missing under the lock inserts it the same way,
+so neither can write over the other). The loser stores nothing and starts again
+under the session lock, where it finds the winner's session and profile. So two
+first hits of one visitor still make one profile, and a new visitor costs one
+read and one commit."""
 
 from __future__ import annotations
 
@@ -31,7 +41,14 @@ from kith.domain.source import Bridge, Source
 from kith.identity.counters import IdentityCounters
 from kith.identity.merge_keys import ID_KIND
 from kith.identity.rules import KeyChanges, gained_keys
-from kith.storage.ports import Document, IdentityRow, Storage, VisitUnit
+from kith.storage.ports import (
+    Document,
+    IdentityRow,
+    SessionTaken,
+    Storage,
+    VisitLookup,
+    VisitUnit,
+)
 from kith.tracking.enrichment import RequestInfo, SessionEnrichment
 from kith.tracking.event_records import event_records
 from kith.tracking.external_people import (
@@ -47,7 +64,7 @@ from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
 from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
 from kith.tracking.profile_changes import ProfileChanges
-from kith.tracking.resolve import choose_profile
+from kith.tracking.resolve import ProfileChoice, choose_profile
 from kith.tracking.stored import StoredEvents
 from kith.tracking.updates import ProfileUpdates
 from kith.tracking.useragent import parse_user_agent
@@ -154,11 +171,59 @@ class Tracker:
         user_agent = parse_user_agent(self._enrichment.user_agent_of(payload.context, info))
         if self._reject_bots and user_agent.is_bot:
             raise BotRejected("Bots are not accepted")
+        first_hit = bool(payload.session and payload.session.id) and person is None and not mint
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                return await self._track_once(
+                    payload,
+                    info,
+                    source,
+                    profile_less=profile_less,
+                    mint=mint,
+                    person=person,
+                    optimistic=first_hit and attempt == 0,
+                )
+            except SessionTaken:
+                continue  # another request stored this session first: again, locked
+        raise Overloaded("This session is being created right now; retry shortly")
+
+    async def _first_look(
+        self, payload: TrackerPayload, session_id: str, source: Source, *, profile_less: bool
+    ) -> tuple[VisitLookup, ProfileChoice] | None:
+        """The look of a first hit, without locks: None unless it is one (no session
+        stored, and a profile id to mint), in which case nothing needs locking."""
+        given_profile = payload.profile.id if payload.profile and not profile_less else None
+        client_ids = [e.id for e in payload.events if e.id] if payload.option("saveEvents") else []
+        look = await self._storage.tracking.look_up_visit(session_id, given_profile, client_ids)
+        if look.session is not None:
+            return None
+        resolved = {given_profile: look.profile_id} if given_profile else {}
+        choice = await choose_profile(self._storage, None, given_profile, source, resolved=resolved)
+        return (look, choice) if profile_less or choice.minted else None
+
+    async def _track_once(
+        self,
+        payload: TrackerPayload,
+        info: RequestInfo,
+        source: Source,
+        *,
+        profile_less: bool,
+        mint: str | None,
+        person: ExternalIdentity | None,
+        optimistic: bool,
+    ) -> TrackResult:
         given_session = payload.session.id if payload.session else None
         session_id = given_session or new_id()
         held = HeldLocks(self._storage)
+        first = None
+        if optimistic and given_session is not None:
+            first = await self._first_look(
+                payload, given_session, source, profile_less=profile_less
+            )
         async with AsyncExitStack() as stack:
-            if given_session is not None:
+            if first is not None:
+                pass  # a first hit: nothing to lock (see the module's docstring)
+            elif given_session is not None:
                 await stack.enter_async_context(self._storage.locks.hold("session", session_id))
             elif person is not None:
                 await stack.enter_async_context(
@@ -166,7 +231,9 @@ class Tracker:
                 )
             stack.push_async_callback(held.release)
             session = (
-                await self._storage.tracking.get_session(given_session) if given_session else None
+                await self._storage.tracking.get_session(given_session)
+                if given_session and first is None
+                else None
             )
             profile_id: str | None = None
             minted = False
@@ -174,6 +241,9 @@ class Tracker:
             if person is not None and not profile_less:
                 external = await choose_external_profile(self._storage, held, person)
                 profile_id = external.profile_id
+            elif first is not None:
+                profile_id = None if profile_less else first[1].id
+                minted = not profile_less
             elif not profile_less:
                 given_profile = payload.profile.id if payload.profile else None
                 choice = await choose_profile(self._storage, session, given_profile, source, mint)
@@ -181,7 +251,7 @@ class Tracker:
                 if not minted:
                     profile_id = (await held.hold_profiles([profile_id]))[profile_id]
             for attempt in range(_MAX_ATTEMPTS):
-                if attempt and given_session is not None:
+                if attempt and given_session is not None and first is None:
                     session = await self._storage.tracking.get_session(given_session)
                 plan = await self._build(
                     payload,
@@ -195,6 +265,7 @@ class Tracker:
                     given_session=given_session is not None,
                     person=person,
                     external=external,
+                    known_events=first[0].known_events if first and not attempt else None,
                 )
                 wanted = await self._claims.settle(plan, held)
                 if wanted is None:
@@ -268,6 +339,7 @@ class Tracker:
         given_session: bool,
         person: ExternalIdentity | None = None,
         external: ExternalChoice | None = None,
+        known_events: set[str] | None = None,
     ) -> Plan:
         now = iso(utcnow())
         save_session = payload.option("saveSession")
@@ -288,6 +360,9 @@ class Tracker:
         rules = await self._changes.identity_rules()
         keys_before = set(rules.key_values(profile)) if profile is not None else set()
 
+        # a session the client named and nobody had when this request looked: stored
+        # only if still nobody has (see the module's docstring)
+        unit.new_session = session is None and given_session and person is None
         if person is not None and profile is not None and save_session and not given_session:
             session_id, session = await continued_session(
                 self._storage, profile, person.device, payload, now
@@ -319,7 +394,7 @@ class Tracker:
         else:
             session = None
 
-        event_ids, fresh = await self._event_ids(payload, save_events)
+        event_ids, fresh = await self._event_ids(payload, save_events, known_events)
         request = {"headers": visible_headers(dict(info.headers)), "ip": ip}
         records = event_records(
             payload,
@@ -377,7 +452,7 @@ class Tracker:
         return plan
 
     async def _event_ids(
-        self, payload: TrackerPayload, save_events: bool
+        self, payload: TrackerPayload, save_events: bool, known: set[str] | None = None
     ) -> tuple[list[str], list[int]]:
         """Every event's id (client ids kept), and the indexes of those not stored yet.
 
@@ -385,11 +460,13 @@ class Tracker:
         idempotent retry: it is answered but neither stored nor applied again."""
         ids = [event.id or new_id() for event in payload.events]
         client_ids = [event.id for event in payload.events if event.id]
-        known = (
-            await self._storage.tracking.existing_event_ids(client_ids)
-            if client_ids and save_events
-            else set()
-        )
+        if known is None:
+            known = (
+                await self._storage.tracking.existing_event_ids(client_ids)
+                if client_ids and save_events
+                else set()
+            )
+        known = set(known)
         fresh: list[int] = []
         for index, event_id in enumerate(ids):
             if event_id not in known:

@@ -39,7 +39,9 @@ from kith.storage.ports.sources import SourceStore
 from kith.storage.ports.tracking import (
     IdentityRow,
     Locks,
+    SessionTaken,
     TrackingStore,
+    VisitLookup,
     VisitUnit,
     WriterStats,
 )
@@ -128,11 +130,13 @@ __all__ = [
     "ProfileQuery",
     "ProfileScan",
     "SessionFilter",
+    "SessionTaken",
     "SourceStore",
     "StatsBy",
     "StatsInterval",
     "Storage",
     "TrackingStore",
+    "VisitLookup",
     "VisitUnit",
     "WriterStats",
 ]

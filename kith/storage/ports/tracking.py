@@ -41,6 +41,26 @@ class VisitUnit:
     deliveries: list[Delivery] = field(default_factory=list)
     """Deliveries to destinations that this unit's events or profile change cause,
     queued in the same commit (see `kith.destinations`)."""
+    new_session: bool = False
+    """The session did not exist when the request looked: it is inserted, never
+    written over. If another request stored it meanwhile, `commit_visit` raises
+    `SessionTaken` and stores nothing of the unit (the request starts again under
+    the session lock). What lets a first hit skip the lock: see `tracking.track`."""
+
+
+class SessionTaken(Exception):
+    """A unit's new session was stored by another request first; nothing was stored."""
+
+
+@dataclass(slots=True, frozen=True)
+class VisitLookup:
+    """A request's first look at the store, in one read and without locks."""
+
+    session: Document | None
+    profile_id: str | None
+    """What the payload's profile id resolves to (None: unknown, or none given)."""
+    known_events: set[str]
+    """Those of the payload's client event ids already stored."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +75,13 @@ class Locks(Protocol):
 
 
 class TrackingStore(Protocol):
+    async def look_up_visit(
+        self, session_id: str, profile_id: str | None, event_ids: list[str]
+    ) -> VisitLookup:
+        """The session, the payload's profile id resolved, the event ids already
+        stored: what a request needs to know first, in one round trip on PostgreSQL."""
+        ...
+
     async def get_session(self, session_id: str) -> Document | None: ...
     async def get_profile(self, profile_id: str) -> Document | None: ...
     async def resolve_profile_id(self, any_id: str) -> str | None: ...

@@ -66,6 +66,13 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool as it is (asyncpg still rolls back an open
+    transaction). The default reset (`RESET ALL`, `UNLISTEN *`, unlocking every
+    advisory lock) costs a round trip per query; Kith sets no session state on pool
+    connections, listens on a connection of its own, and unlocks what it locks."""
+
+
 async def open_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
     dsn, server_settings = connection_options(url)
     pool = await asyncpg.create_pool(
@@ -74,6 +81,7 @@ async def open_pool(url: str, *, min_size: int = 2, max_size: int = 20) -> async
         max_size=max_size,
         server_settings=server_settings,
         init=_init_connection,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

@@ -29,13 +29,13 @@ from kith.storage.postgres.data import PgData
 from kith.storage.postgres.deliveries import PgDeliveries
 from kith.storage.postgres.erasure import PgErasure
 from kith.storage.postgres.feed import PgFeed
-from kith.storage.postgres.ingest import PgIngest
+from kith.storage.postgres.ingest import INGEST_BULK, PgIngest
 from kith.storage.postgres.jobs import PgJobs
 from kith.storage.postgres.locks import AdvisoryLocks
 from kith.storage.postgres.profiles import PgProfiles
 from kith.storage.postgres.schema import ensure_partitions
 from kith.storage.postgres.sources import PgSources
-from kith.storage.postgres.tracking import PgTracking
+from kith.storage.postgres.tracking import VISIT_BULK, PgTracking
 from kith.storage.postgres.writer import PgGroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,12 @@ class PostgresStorage:
         # and must never wait for a query connection held by another lock holder
         self._lock_pool = await open_pool(self.url, min_size=1, max_size=self._lock_connections)
         self._locks = AdvisoryLocks(self._lock_pool)
-        writer = PgGroupCommitWriter(pool, max_batch=self._max_batch, max_queue=self._max_queue)
+        writer = PgGroupCommitWriter(
+            pool,
+            max_batch=self._max_batch,
+            max_queue=self._max_queue,
+            bulk={**VISIT_BULK, **INGEST_BULK},
+        )
         for observer in self._observers:
             writer.observe_commits(observer)
         writer.start()

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from kith.storage.ports import Document, FeedPosition
 from kith.storage.postgres.core import PgCore
-from kith.storage.postgres.writer import Statements
+from kith.storage.postgres.writer import Bulk, Statements
 
 _APPEND = "INSERT INTO ingest (doc) VALUES ($1)"
+INGEST_BULK = {
+    _APPEND: Bulk(
+        "INSERT INTO ingest (doc) SELECT doc FROM unnest({0}::jsonb[]) WITH ORDINALITY"
+        " AS r(doc, n) ORDER BY n"
+    )
+}
+"""The append's set form (see `writer.Bulk`): entries keep their order in `seq`."""
 _HORIZON = "pg_snapshot_xmin(pg_current_snapshot())"
 
 

@@ -1,13 +1,16 @@
-"""The collector's port on PostgreSQL."""
+"""The collector's port on PostgreSQL.
+
+Each row statement of a unit has a set form (`VISIT_BULK`) so that the writer can
+commit a whole batch of units as one statement, in one round trip."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from kith.storage.ports import Document, IdentityRow, VisitUnit
+from kith.storage.ports import Document, IdentityRow, SessionTaken, VisitLookup, VisitUnit
 from kith.storage.postgres.core import PgCore
-from kith.storage.postgres.deliveries import INSERT_DELIVERY
-from kith.storage.postgres.writer import Statements
+from kith.storage.postgres.deliveries import INSERT_DELIVERY, NOW
+from kith.storage.postgres.writer import Bulk, Statements
 from kith.storage.rows import UnitSql, identity_row, unit_statements
 
 _SQL = UnitSql(
@@ -27,6 +30,7 @@ _SQL = UnitSql(
         "INSERT INTO sessions (id, profile_id, created, doc) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
     ),
+    insert_session="INSERT INTO sessions (id, profile_id, created, doc) VALUES ($1, $2, $3, $4)",
     insert_event=(
         "INSERT INTO events"
         " (id, profile_id, session_id, type, source_id, time, status, channel, doc)"
@@ -35,6 +39,48 @@ _SQL = UnitSql(
     event_channel_column=True,
     insert_delivery=INSERT_DELIVERY,
 )
+
+_PROFILE_SET = " ON CONFLICT (id) DO UPDATE SET" + _SQL.upsert_profile.split("DO UPDATE SET", 1)[1]
+_IDENTITY_SET = (
+    " ON CONFLICT (kind, value) DO UPDATE SET" + (_SQL.upsert_identity.split("DO UPDATE SET", 1)[1])
+)
+_SESSION_ROWS = "unnest({0}::text[], {1}::text[], {2}::bigint[], {3}::jsonb[])"
+VISIT_BULK = {
+    _SQL.upsert_profile: Bulk(
+        "INSERT INTO profiles (id, doc, version, updated) SELECT id, doc, 1, updated"
+        " FROM unnest({0}::text[], {1}::jsonb[], {2}::bigint[]) AS r(id, doc, updated)"
+        + _PROFILE_SET
+    ),
+    _SQL.upsert_identity: Bulk(
+        "INSERT INTO identities (kind, value, profile_id, claimed, event)"
+        " SELECT * FROM unnest({0}::text[], {1}::text[], {2}::text[], {3}::bigint[], {4}::text[])"
+        + _IDENTITY_SET
+    ),
+    _SQL.upsert_session: Bulk(
+        f"INSERT INTO sessions (id, profile_id, created, doc) SELECT * FROM {_SESSION_ROWS}"
+        " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
+    ),
+    _SQL.insert_session: Bulk(
+        f"INSERT INTO sessions (id, profile_id, created, doc) SELECT * FROM {_SESSION_ROWS}"
+    ),
+    _SQL.insert_event: Bulk(
+        "INSERT INTO events"
+        " (id, profile_id, session_id, type, source_id, time, status, channel, doc)"
+        " SELECT * FROM unnest({0}::text[], {1}::text[], {2}::text[], {3}::text[],"
+        " {4}::text[], {5}::bigint[], {6}::text[], {7}::text[], {8}::jsonb[])"
+        " ON CONFLICT DO NOTHING"
+    ),
+    INSERT_DELIVERY: Bulk(
+        "INSERT INTO deliveries (id, destination, status, event_id, profile_id, debounce, body,"
+        f" created, next_attempt, expires) SELECT id, destination, 'pending', event_id,"
+        f" profile_id, debounce, body, {NOW}, {NOW} + delay, {NOW} + max_age"
+        " FROM unnest({0}::text[], {1}::text[], {2}::text[], {3}::text[], {4}::text[],"
+        " {5}::text[], {6}::bigint[], {7}::bigint[])"
+        " AS r(id, destination, event_id, profile_id, debounce, body, delay, max_age)"
+        " ON CONFLICT (destination, debounce) WHERE debounce IS NOT NULL DO NOTHING"
+    ),
+}
+"""The set form of every statement of a unit, for the writer (see `writer.Bulk`)."""
 
 
 def _as_is(document: Document) -> Document:
@@ -74,6 +120,21 @@ class PgTracking:
     def __init__(self, core: PgCore) -> None:
         self._core = core
 
+    async def look_up_visit(
+        self, session_id: str, profile_id: str | None, event_ids: list[str]
+    ) -> VisitLookup:
+        row = await self._core.pool.fetchrow(
+            "SELECT (SELECT doc FROM sessions WHERE id = $1),"
+            " (SELECT profile_id FROM identities WHERE kind = 'id' AND value = $2),"
+            " ARRAY(SELECT id FROM events WHERE id = ANY($3::text[]))",
+            session_id,
+            profile_id,
+            event_ids,
+        )
+        assert row is not None
+        found = row[1]
+        return VisitLookup(row[0], str(found) if found is not None else None, set(row[2]))
+
     async def get_session(self, session_id: str) -> Document | None:
         doc: Document | None = await self._core.pool.fetchval(
             "SELECT doc FROM sessions WHERE id = $1", session_id
@@ -101,6 +162,14 @@ class PgTracking:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
+        try:
+            await self._commit(unit)
+        except asyncpg.UniqueViolationError as exc:
+            if unit.new_session and exc.table_name == "sessions":
+                raise SessionTaken(unit.session["id"] if unit.session else "") from exc
+            raise
+
+    async def _commit(self, unit: VisitUnit) -> None:
         statements = visit_statements(unit)
         if not unit.merged or unit.profile is None:
             await self._core.writer.submit(statements)

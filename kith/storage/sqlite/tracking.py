@@ -6,7 +6,7 @@ import sqlite3
 
 import orjson
 
-from kith.storage.ports import Document, IdentityRow, VisitUnit
+from kith.storage.ports import Document, IdentityRow, SessionTaken, VisitLookup, VisitUnit
 from kith.storage.rows import UnitSql, identity_row, unit_statements
 from kith.storage.sqlite.core import SQLiteCore, text
 from kith.storage.sqlite.deliveries import INSERT_DELIVERY
@@ -28,6 +28,7 @@ _SQL = UnitSql(
         "INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, doc = excluded.doc"
     ),
+    insert_session="INSERT INTO sessions (id, profile_id, created, doc) VALUES (?, ?, ?, ?)",
     insert_event=(
         "INSERT OR IGNORE INTO events"
         " (id, profile_id, session_id, type, source_id, time, status, doc)"
@@ -75,6 +76,13 @@ class SQLiteTracking:
     def __init__(self, core: SQLiteCore) -> None:
         self._core = core
 
+    async def look_up_visit(
+        self, session_id: str, profile_id: str | None, event_ids: list[str]
+    ) -> VisitLookup:
+        session = await self.get_session(session_id)
+        found = await self.resolve_profile_id(profile_id) if profile_id else None
+        return VisitLookup(session, found, await self.existing_event_ids(event_ids))
+
     async def get_session(self, session_id: str) -> Document | None:
         return self._core.doc("SELECT doc FROM sessions WHERE id = ?", session_id)
 
@@ -95,6 +103,14 @@ class SQLiteTracking:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
+        try:
+            await self._commit(unit)
+        except sqlite3.IntegrityError as exc:
+            if unit.new_session and unit.session and "sessions.id" in str(exc):
+                raise SessionTaken(unit.session["id"]) from exc
+            raise
+
+    async def _commit(self, unit: VisitUnit) -> None:
         rows = visit_rows(unit)
         if not unit.merged or unit.profile is None:
             await self._core.writer.submit_rows(rows)

@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kith serve
 
+# three workers, a test file each at a time (module fixtures and npm installs stay in
+# one process); much of the suite waits on servers it started, so 3 pays on 2 cores
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check kith tests bench

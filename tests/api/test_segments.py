@@ -113,8 +113,9 @@ def test_a_segment_on_now_offset_moves_profiles_as_time_passes(
     app_client: TestClient, admin: Json, clock: Clock
 ) -> None:
     client = app_client
-    put_segment(client, admin, "inactive",
-                'profile@metadata.time.visit.current < now.offset("-30d")')  # fmt: skip
+    saved = put_segment(client, admin, "inactive",
+                        'profile@metadata.time.visit.current < now.offset("-30d")')  # fmt: skip
+    wait_job(client, admin, saved["job"])  # else the refresh below may join the save's job
     pid = track(client, payload("s1"))["profile"]["id"]
     assert profile_of(client, admin, pid)["segments"] == []
     clock.now += timedelta(days=31)

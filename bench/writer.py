@@ -8,12 +8,15 @@ HTTP requests do.
 
     python -m bench.writer                      # markdown table (5 s per cell)
     python -m bench.writer --json --seconds 2   # the same as JSON
+    python -m bench.writer --drop-indexes events_type_time,events_source_time,events_channel_time
+                                                # what those indexes cost the writer
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import sys
@@ -185,6 +188,7 @@ def run_one(
     *,
     seconds: float | None = DEFAULT_SECONDS,
     units: int | None = None,
+    drop: tuple[str, ...] = (),
 ) -> WriterResult:
     """One cell: a fresh migrated file, `tasks` submitters, for `seconds` or `units` total."""
     if (seconds is None) == (units is None):
@@ -193,6 +197,11 @@ def run_one(
     try:
         path = directory / "kith.db"
         migrate_file(path)
+        if drop:
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                for index in drop:
+                    conn.execute(f'DROP INDEX "{index}"')
+                conn.commit()
         return _run_loop(_measure(path, synchronous, tasks, seconds, units))
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -205,13 +214,14 @@ def run_all(
     concurrency: tuple[int, ...] = CONCURRENCY,
     synchronous: tuple[Synchronous, ...] = SYNCHRONOUS,
     progress: Callable[[str], None] | None = None,
+    drop: tuple[str, ...] = (),
 ) -> list[WriterResult]:
     results: list[WriterResult] = []
     for sync in synchronous:
         for tasks in concurrency:
             if progress is not None:
                 progress(f"writer: synchronous={sync} tasks={tasks}")
-            results.append(run_one(sync, tasks, seconds=seconds, units=units))
+            results.append(run_one(sync, tasks, seconds=seconds, units=units, drop=drop))
     return results
 
 
@@ -257,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=_csv_ints, default=CONCURRENCY)
     parser.add_argument("--synchronous", type=_csv_sync, default=SYNCHRONOUS)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--drop-indexes",
+        type=lambda text: tuple(part.strip() for part in text.split(",") if part.strip()),
+        default=(),
+        help="indexes to drop after migrating (an experiment: what they cost the writer)",
+    )
     args = parser.parse_args(argv)
     seconds = None if args.units else (args.seconds or DEFAULT_SECONDS)
     results = run_all(
@@ -265,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         synchronous=args.synchronous,
         progress=lambda line: print(line, file=sys.stderr, flush=True),
+        drop=args.drop_indexes,
     )
     if args.json:
         print(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode())

@@ -35,9 +35,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import shutil
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -154,14 +158,32 @@ async def _run(services: Services, job: Job) -> Job:
     return await services.jobs.run_here(job, kind, lease=services.settings.lease_seconds)
 
 
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds of each of this process's threads so far, by thread name (the
+    event loop is `MainThread`; read connections and the writer have their own)."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = names.get(int(task.name), "other")
+        name = "kith-read" if name.startswith("kith-read") else name
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 class Timed:
-    """Wall-clock and CPU seconds of this process (every thread), and what the walk
-    counted, over the jobs run inside the block."""
+    """Wall-clock and CPU seconds of this process (every thread, and by thread), and
+    what the walk counted, over the jobs run inside the block."""
 
     def __init__(self, walk: ProfileWalk) -> None:
         self._walk = walk
 
     def __enter__(self) -> Timed:
+        self._threads = _thread_cpu()
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
         self._checked, self._changed = self._walk.checked, self._walk.changed
@@ -172,6 +194,11 @@ class Timed:
         self.cpu = time.process_time() - self._cpu
         self.checked = self._walk.checked - self._checked
         self.changed = self._walk.changed - self._changed
+        threads = _thread_cpu()
+        self.threads = {
+            name: round(seconds - self._threads.get(name, 0.0), 2)
+            for name, seconds in sorted(threads.items())
+        }
 
 
 def _figures(name: str, what: str, timed: Timed, walks: int, entered: int) -> dict[str, Any]:
@@ -187,10 +214,32 @@ def _figures(name: str, what: str, timed: Timed, walks: int, entered: int) -> di
         "cpu_seconds": round(timed.cpu, 2),
         "profiles_per_s": round(per_walk * walks / timed.wall),
         "cpu_s_per_1k": round(timed.cpu / timed.checked * 1000, 4),
+        "cpu_seconds_by_thread": timed.threads,
     }
 
 
-async def measure(directory: Path, cases: list[str]) -> list[dict[str, Any]]:
+@contextlib.contextmanager
+def profiled(directory: Path | None, name: str) -> Iterator[None]:
+    """With `directory`, pyinstrument samples the event loop's thread (the walk;
+    not the writer's and read threads) and writes `<name>.txt` there."""
+    if directory is None:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{name}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
+
+
+async def measure(
+    directory: Path, cases: list[str], profile_dir: Path | None = None
+) -> list[dict[str, Any]]:
     settings = Settings(data_dir=directory, log_level="warning")
     services = build_services(settings)
     await services.start()
@@ -208,7 +257,7 @@ async def measure(directory: Path, cases: list[str]) -> list[dict[str, Any]]:
             )
         else:
             job = await segments.refresh(segment)
-        with Timed(walk) as timed:
+        with profiled(profile_dir, name), Timed(walk) as timed:
             done = await _run(services, job)
         assert done.status == "done", done.error
         entered = await storage.in_segment(segment)
@@ -229,7 +278,7 @@ async def measure(directory: Path, cases: list[str]) -> list[dict[str, Any]]:
                 )[1]
                 for sid, text in TEN.items()
             ]
-            with Timed(walk) as timed:
+            with profiled(profile_dir, "ten-new"), Timed(walk) as timed:
                 for job in jobs:  # the job runner runs one job at a time
                     done = await _run(services, job)
                     assert done.status == "done", done.error
@@ -239,7 +288,7 @@ async def measure(directory: Path, cases: list[str]) -> list[dict[str, Any]]:
             print(results[-1], flush=True)
         if "ten-unchanged" in cases:
             job = await services.jobs.queue(REFRESH_KIND, {"segments": list(TEN), "traits": False})
-            with Timed(walk) as timed:
+            with profiled(profile_dir, "ten-unchanged"), Timed(walk) as timed:
                 done = await _run(services, job)
             assert done.status == "done", done.error
             what = "one job refreshing those 10 segments (one walk, 10 conditions)"
@@ -310,6 +359,7 @@ def main(argv: list[str] | None = None) -> None:
         "--cases", default="enter-10,unchanged,ten-new,ten-unchanged,enter-50", help="which cases"
     )
     parser.add_argument("--name", default="segments", help="results file suffix")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile per case here")
     args = parser.parse_args(argv)
     with open("/proc/loadavg") as loadavg:
         load_average = " ".join(loadavg.read().split()[:3])
@@ -333,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"loaded: {result['load']}", flush=True)
             if args.keep:
                 shutil.copyfile(args.keep / "kith.db", work / "kith.db")
-        result["cases"] = asyncio.run(measure(work, args.cases.split(",")))
+        result["cases"] = asyncio.run(measure(work, args.cases.split(","), args.profile))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

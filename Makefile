@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint docs bench bench-data fuzz crash fmt clean tracker
+.PHONY: run test lint docs bench bench-data bench-segments fuzz crash fmt clean tracker
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -36,6 +36,10 @@ docs: $(STAMP)
 # the data API at size: loads 1M profiles / 10M events (~20 min, ~16 GB scratch), then times reads
 bench-data: $(STAMP)
 	$(BIN)/python -m bench.data_size
+
+# segment refresh at size: loads 1M profiles (~1 min, ~2 GB scratch), then times the refresh job (~10 min)
+bench-segments: $(STAMP)
+	$(BIN)/python -m bench.segment_refresh
 
 fmt: $(STAMP)
 	$(BIN)/ruff format kith tests bench

@@ -27,12 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import random
 import shutil
 import sqlite3
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -43,15 +40,14 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from bench._common import REPO_DIR, RESULTS_DIR, markdown_table, percentile, scratch_dir
+from bench._common import RESULTS_DIR, markdown_table, percentile, scratch_dir
+from bench.loading import BulkLoader, machine
 from kith.domain.clock import iso, micros
 from kith.domain.event import build_event
 from kith.domain.profile import count_visit, new_profile
 from kith.domain.session import new_session
 from kith.storage.ports import EventFilter, ProfileQuery, SessionFilter, VisitUnit
-from kith.storage.sqlite.core import connect, migrate_file
 from kith.storage.sqlite.engine import SQLiteStorage
-from kith.storage.sqlite.tracking import visit_rows
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 TYPES = [
@@ -76,9 +72,7 @@ def _weighted(pairs: list[tuple[Any, int]], count: int, rng: random.Random) -> l
 
 def load(path: Path, profiles: int, events: int, days: int, seed: int) -> dict[str, Any]:
     """Write the data set into a fresh store at `path`; return counts and seconds."""
-    migrate_file(path)
-    conn = connect(path, synchronous="normal")
-    conn.execute("PRAGMA cache_size = -4000000")  # 4 GB: indexes stay in memory while loading
+    loader = BulkLoader(path)
     rng = random.Random(seed)
     sessions = max(profiles, events // 5)
     per_session = events / sessions
@@ -92,16 +86,7 @@ def load(path: Path, profiles: int, events: int, days: int, seed: int) -> dict[s
     docs: dict[int, dict[str, Any]] = {}
     written_events = 0
     started = time.perf_counter()
-    batch: dict[str, list[tuple[Any, ...]]] = {}
     last_report = started
-
-    def flush() -> None:
-        conn.execute("BEGIN")
-        for sql, rows in batch.items():
-            conn.executemany(sql, rows)
-        conn.execute("COMMIT")
-        batch.clear()
-
     for number in range(sessions):
         begin = start_us + number * span_us // sessions
         now = iso(datetime.fromtimestamp(begin / 1_000_000, UTC))
@@ -152,20 +137,14 @@ def load(path: Path, profiles: int, events: int, days: int, seed: int) -> dict[s
                 ("data.contact.email.main", profile["data"]["contact"]["email"]["main"], pid)
             )
         unit.identities = identities
-        for sql, rows in visit_rows(unit).statements:
-            batch.setdefault(sql, []).extend(rows)
-        if len(batch.get(next(iter(batch)), ())) >= 20_000:
-            flush()
+        loader.add(unit)
         if time.perf_counter() - last_report > 30:
             last_report = time.perf_counter()
             rate = written_events / (last_report - started)
             print(f"  {written_events:,} events, {number:,} sessions, {rate:,.0f}/s", flush=True)
-    if batch:
-        flush()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    loader.finish()
     seconds = time.perf_counter() - started
-    conn.execute("ANALYZE")
-    conn.close()
+    size = loader.close()
     return {
         "profiles": profiles,
         "sessions": sessions,
@@ -173,7 +152,7 @@ def load(path: Path, profiles: int, events: int, days: int, seed: int) -> dict[s
         "days": days,
         "seconds": round(seconds, 1),
         "events_per_s": round(written_events / seconds),
-        "bytes": sum(p.stat().st_size for p in path.parent.glob(path.name + "*")),
+        "bytes": size,
     }
 
 
@@ -335,16 +314,6 @@ def over_http(directory: Path, day: int, queries: dict[str, Any]) -> dict[str, f
     return timings
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True, check=True
-        )
-        return out.stdout.decode().strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def report(result: dict[str, Any]) -> str:
     loaded = result.get("load") or {}
     q = result["queries"]
@@ -446,9 +415,7 @@ def main(argv: list[str] | None = None) -> None:
 
     result: dict[str, Any] = {
         "date": datetime.now(UTC).date().isoformat(),
-        "commit": _commit(),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "sqlite": sqlite3.sqlite_version,
+        **machine(),
     }
     scratch: Path | None = None
     if args.reuse:

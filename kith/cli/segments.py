@@ -36,7 +36,12 @@ def refresh(
     from where it stands."""
     settings = settings_from(data_dir=data_dir, storage_url=storage)
 
+    from kith.app import tune_garbage_collector
+
     async def work(services: Services) -> Job:
+        # as `kith serve` does: with the default thresholds the collector runs every
+        # few hundred decoded profiles and the walk takes 2-3x the CPU (bench/README.md)
+        tune_garbage_collector()
         try:
             job = await services.segments.refresh(segment)
         except NotFound:

@@ -2,8 +2,9 @@
 
 A walk goes through the profiles in id order, a page at a time. Each page is
 first judged without locks; only the profiles whose membership (or trait) must
-change are then updated, each under its own profile lock for the moment of its
-write (see `tracking.updates`), so the collector is never locked out. The last
+change are then updated: locked together, read again, judged again and
+committed in one group commit (`ProfileUpdates.update_many`), so the collector
+waits for a profile at most that one commit. The last
 id of each finished page is the job's resume point."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from kith.segments.catalog import Definitions, Segment, SegmentCatalog
 from kith.segments.live import segment_events
 from kith.segments.traits import refresh_values, states
 from kith.storage.ports import EventFilter, Job, Storage
-from kith.tracking.updates import Change, ProfileUpdates
+from kith.tracking.updates import Change, ChangeFn, ProfileUpdates
 
 PAGE = 2000
 REFRESH_KIND = "segment-refresh"
@@ -90,9 +91,9 @@ class ProfileWalk:
                 for profile in page
                 if self._stale(profile, definitions, segments, ids, now, with_traits)
             ]
-            await asyncio.gather(
-                *(self._fix(pid, definitions, segments, ids, now, with_traits) for pid in stale)
-            )
+            if stale:
+                fix = self._fix(definitions, segments, ids, now, with_traits)
+                await self._updates.update_many(stale, fix)
             self.checked += len(page)
             self.changed += len(stale)
             after = str(page[-1]["id"])
@@ -117,15 +118,16 @@ class ProfileWalk:
         current = {s for s in profile.get("segments") or [] if s in ids}
         return current != _membership(profile, segments, ids, now)
 
-    async def _fix(
+    def _fix(
         self,
-        profile_id: str,
         definitions: Definitions,
         segments: list[Segment],
         ids: set[str],
         now: datetime,
         with_traits: bool,
-    ) -> None:
+    ) -> ChangeFn:
+        """The change that makes a stale profile true, judged again on its fresh read."""
+
         async def change(profile: Document, session: Document | None) -> Change:
             done = Change()
             if with_traits and definitions.traits:
@@ -146,7 +148,7 @@ class ProfileWalk:
                 )  # fmt: skip
             return done
 
-        await self._updates.update(profile_id, change)
+        return change
 
 
 class TraitBackfill:

@@ -8,6 +8,7 @@ is made again on a fresh read, so `change` must be safe to run more than once.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -91,3 +92,40 @@ class ProfileUpdates:
         finally:
             await held.release()
         raise Overloaded("The profiles of this person are changing right now; retry shortly")
+
+    async def update_many(self, profile_ids: list[str], change: ChangeFn) -> None:
+        """`update` for many profiles, for batch work: their locks are taken together
+        (in order), every profile is read before any is written, and what changed is
+        committed in one group commit. Per profile that saves the writer a unit of
+        its own, and the reads a page cache emptied by each commit in between. A
+        change that gives a profile new merge keys is made again on its own by
+        `update` (claims may merge profiles), after the other locks are released."""
+        tracking = self._storage.tracking
+        held = HeldLocks(self._storage)
+        alone: list[str] = []
+        try:
+            current = await held.hold_profiles(profile_ids)
+            rules = await self._changes.identity_rules()
+            now = iso(utcnow())
+            units: list[VisitUnit] = []
+            for profile_id in sorted(set(current.values())):
+                profile = await tracking.get_profile(profile_id)
+                if profile is None:
+                    continue
+                before = set(rules.key_values(profile))
+                done = await change(profile, None)
+                if not (done.profile or done.events):
+                    continue
+                gained = gained_keys(before, profile, rules)
+                if gained.claims or gained.blocked:
+                    alone.append(profile_id)
+                    continue
+                touch(profile, now)
+                units.append(VisitUnit(profile=profile, events=done.events))
+            await asyncio.gather(*(tracking.commit_visit(unit) for unit in units))
+            if self._stored is not None:
+                self._stored.count([event for unit in units for event in unit.events])
+        finally:
+            await held.release()
+        for profile_id in alone:
+            await self.update(profile_id, change)

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.batch                       # single, put_batch, bulk; 3 rounds
     .venv/bin/python -m bench.batch --shapes put_batch --rounds 6 --payloads 5000
+    .venv/bin/python -m bench.batch --ingest 10000         # the async ingest processor
 
 Builds the app (a fresh SQLite store, `synchronous=full`), creates the source
 `bench-web`, then drives it through ASGI calls from 64 concurrent "connections",
@@ -152,6 +153,44 @@ async def drive(app: KithApp, shape: str, payloads: int, connections: int) -> No
     await asyncio.gather(*(connection() for _ in range(connections)))
 
 
+async def ingest(payloads: int, scratch: Path) -> None:
+    """Async storage: `payloads` new-visitor payloads logged (PUT batches with
+    `options.async`, background work off so they wait), then the ingest processor
+    runs the log in batches of `ingest_batch` (500), as its feed runner would."""
+    key = "bench-" + secrets.token_urlsafe(24)
+    settings = Settings(data_dir=scratch / "ingest", bootstrap_admin_key=key, background_work=False)
+    app = build_app(settings)
+    tune_garbage_collector()
+    headers = [(b"content-type", b"application/json"), (b"user-agent", USER_AGENT.encode())]
+    one = _ONE.replace('"options":{}}', '"options":{"async":true}}')
+    async with app.router.lifespan_context(app):
+        source = b'{"id":"bench-web","bridges":["rest"]}'
+        auth = [(b"authorization", f"Bearer {key}".encode()), *headers[:1]]
+        assert await call(app, "POST", "/api/sources", source, auth) == 201
+        prefix = str(uuid.uuid4())[:23]
+        for start in range(0, payloads, 50):
+            items = [one.replace("@SID@", f"{prefix}-{n:012x}") for n in range(start, start + 50)]
+            batch = ("[" + ",".join(items) + "]").encode()
+            assert await call(app, "PUT", "/track", batch, headers) == 200
+        services = app.state.services
+        runner = services.ingest_runner
+        log, processor = runner._log, runner._consumers[0]
+        position = log.start
+        cpu, wall, writer = time.process_time(), time.perf_counter(), writer_cpu()
+        done = 0
+        while entries := await log.read(position, settings.ingest_batch):
+            await processor.handle(entries)
+            position = entries[-1].position
+            done += len(entries)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        writer = writer_cpu() - writer
+        print(
+            f"ingest: {done} payloads, {cpu / done * 1e6:.1f} us CPU per payload"
+            f" ({writer / done * 1e6:.1f} in the writer thread), {done / wall:,.0f} payloads/s",
+            flush=True,
+        )
+
+
 async def run(
     shapes: list[str], rounds: int, payloads: int, connections: int, scratch: Path
 ) -> None:
@@ -196,12 +235,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--payloads", type=int, default=4000, help="per round (bulk: 1/20)")
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--ingest", type=int, default=0, help="payloads through the ingest log")
     args = parser.parse_args(argv)
     scratch = scratch_dir("batch-")
     try:
-        asyncio.run(
-            run(args.shapes.split(","), args.rounds, args.payloads, args.connections, scratch)
-        )
+        if args.ingest:
+            asyncio.run(ingest(args.ingest, scratch))
+        else:
+            asyncio.run(
+                run(args.shapes.split(","), args.rounds, args.payloads, args.connections, scratch)
+            )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

@@ -177,6 +177,7 @@ async def ingest(payloads: int, scratch: Path) -> None:
         log, processor = runner._log, runner._consumers[0]
         position = log.start
         cpu, wall, writer = time.process_time(), time.perf_counter(), writer_cpu()
+        commits = services.storage.writer_stats().commits
         done = 0
         while entries := await log.read(position, settings.ingest_batch):
             await processor.handle(entries)
@@ -184,9 +185,11 @@ async def ingest(payloads: int, scratch: Path) -> None:
             done += len(entries)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         writer = writer_cpu() - writer
+        commits = services.storage.writer_stats().commits - commits
         print(
             f"ingest: {done} payloads, {cpu / done * 1e6:.1f} us CPU per payload"
-            f" ({writer / done * 1e6:.1f} in the writer thread), {done / wall:,.0f} payloads/s",
+            f" ({writer / done * 1e6:.1f} in the writer thread), {done / wall:,.0f} payloads/s,"
+            f" {commits} commits",
             flush=True,
         )
 

@@ -373,7 +373,10 @@ class Tracker:
         A payload is left out (None: the caller tracks it on its own, after this
         commit) when its profile is another payload's too (a session bound to it
         in the store) or when it gains identity keys: claims and merges take locks
-        of their own, and two payloads of one batch may claim one value. A payload
+        of their own, and two payloads of one batch may claim one value (such a
+        payload is built twice, as a claim that needs more locks is in `track`, so
+        its sync flows run twice; settling claims inside the group, with every
+        key locked in one sorted round, would spare that). A payload
         refused (`KithError`, not `Overloaded`) fails the whole group before anything
         is stored, or with `partial` (nobody waits for an answer: async storage) is
         answered with its error while the others are committed."""

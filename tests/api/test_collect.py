@@ -376,3 +376,25 @@ def test_a_batch_with_a_bot_stores_nothing(
 
     assert response.status_code >= 400
     assert all_events(client, admin) == []
+
+
+def test_a_batch_whose_new_session_another_request_stored_starts_again(
+    client: TestClient, admin: dict[str, str], web_source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first hit stores its session without a lock; a batch that read the session as
+    missing inserts it and fails, stores nothing, and tracks each payload again."""
+    first = client.post("/track", json=payload("raced-1")).json()["profile"]["id"]
+    tracking = client.app.state.services.storage.tracking  # type: ignore[attr-defined]
+
+    async def nothing_found(session_ids: list[str]) -> dict[str, Any]:
+        return {}  # as if read before the first hit committed
+
+    monkeypatch.setattr(tracking, "get_sessions", nothing_found)
+    response = client.put("/track", json=[payload("raced-1"), payload("raced-2")])
+
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert answers[0]["profile"]["id"] == first
+    assert answers[1]["profile"]["id"] != first
+    assert get_json(client, admin, f"/api/profiles/{first}")["stats"]["views"] == 2
+    assert len(all_events(client, admin, session="raced-2", type="page-view")) == 1

@@ -134,6 +134,8 @@ _SCAN = bytes(
     0x31 if 0x30 <= byte <= 0x39 else 0x7B if byte in (0x7B, 0x5B) else 0x2E for byte in range(256)
 )
 _LONG_NUMBER = b"1" * 19
+_PAIRS = bytes.maketrans(b"[]", b"{}")
+_NOT_BRACKETS = bytes(range(256)).translate(None, b"{}[]")
 
 
 def check_json(value: Any, max_depth: int, loc: list[str | int], level: int = 1) -> None:
@@ -163,12 +165,33 @@ def check_json(value: Any, max_depth: int, loc: list[str | int], level: int = 1)
 
 
 def needs_json_check(body: bytes, max_depth: int) -> bool:
-    """False when `body` has too few brackets to nest past `max_depth` and no run of
-    19 digits (the shortest integer that may not fit 64 bits).
+    """False when `body` (valid JSON: it was decoded) cannot nest past `max_depth` and
+    has no run of 19 digits (the shortest integer that may not fit 64 bits).
 
-    A C-speed scan that spares the typical small payload the tree walk."""
+    C-speed scans that spare the tree walk to the typical payload, small or large: a
+    body with few brackets cannot nest deep; a larger one (a bulk payload, a batch)
+    is measured."""
     scanned = body.translate(_SCAN)
-    return scanned.count(b"{") > max_depth or _LONG_NUMBER in scanned
+    if _LONG_NUMBER in scanned:
+        return True
+    return scanned.count(b"{") > max_depth and _nests_deeper(body, max_depth)
+
+
+def _nests_deeper(body: bytes, max_depth: int) -> bool:
+    """Whether the JSON `body` nests containers more than `max_depth` deep.
+
+    Without a backslash, every `"` delimits a string, so the text outside strings is
+    every other piece between quotes; its brackets, stripped of the rest, lose one
+    level of nesting per pass of removing empty pairs. With a backslash (an escaped
+    quote may hide in a string) the answer is yes: the walk decides."""
+    if b"\\" in body:
+        return True
+    brackets = b"".join(body.split(b'"')[::2]).translate(_PAIRS, _NOT_BRACKETS)
+    for _ in range(max_depth):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"{}", b"")
+    return bool(brackets)
 
 
 def _check_payload_json(payload: TrackerPayload, max_depth: int, at: list[str | int]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from kith.tracking.client_ip import Network, client_ip
@@ -62,6 +63,11 @@ class SessionEnrichment:
     ) -> None:
         self.trusted_proxies = trusted_proxies
         self.geo = GeoLocator(geoip_db)
+        # the same few peers and proxy chains over and over (and one for every
+        # payload of a batch): parsing addresses is the costly part of the answer
+        self._client_ip = lru_cache(maxsize=1024)(
+            lambda peer, forwarded: client_ip(peer, forwarded, trusted_proxies)
+        )
         # ua-parser loads its regexes on first use (~120 ms): pay that at start-up,
         # not on the first tracked request.
         parse_user_agent("")
@@ -71,7 +77,8 @@ class SessionEnrichment:
 
     def ip_of(self, info: RequestInfo) -> str | None:
         """The client's IP, believing X-Forwarded-For only from trusted proxies."""
-        return client_ip(info.peer, _header(info, "x-forwarded-for"), self.trusted_proxies)
+        ip: str | None = self._client_ip(info.peer, _header(info, "x-forwarded-for"))
+        return ip
 
     def user_agent_of(self, context: object, info: RequestInfo) -> str:
         """The user-agent string to parse ("" if none).

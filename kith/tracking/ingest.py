@@ -31,7 +31,7 @@ from kith.domain.source import Source
 from kith.storage.ports import INGEST_CONSUMER, START, FeedEntry, FeedPosition, Storage
 from kith.tracking.enrichment import RequestInfo
 from kith.tracking.plan import SourceLookup, TrackResult
-from kith.tracking.track import Tracker, chains, keys_of
+from kith.tracking.track import BatchItem, Tracker, chains, keys_of
 
 log = logging.getLogger(__name__)
 ASYNC_WARNING = "processed asynchronously"
@@ -158,6 +158,10 @@ class IngestLogReader:
         return [FeedEntry(position, entry) for position, entry in await log_.read(after, limit)]
 
 
+_Item = tuple[TrackerPayload, RequestInfo, str, bool, Any]
+"""A logged payload as read back: payload, request, source id, profile-less, minted id."""
+
+
 class IngestProcessor:
     """Runs the pipeline on the ingest log's payloads (a feed consumer of that log)."""
 
@@ -170,18 +174,53 @@ class IngestProcessor:
         self.dropped = 0
 
     async def handle(self, entries: list[FeedEntry]) -> None:
+        """Payloads sharing a session or profile id run one after another in log order;
+        the unrelated ones are one group: one read of their sessions and profiles, one
+        unit of work (`Tracker.track_group`); those the group leaves out run alone."""
         items = [self._item(entry.event) for entry in entries]
         runnable = [item for item in items if item is not None]
         keys = [keys_of(payload, None) for payload, *_ in runnable]
+        single: list[int] = []
+        ordered: list[list[int]] = []
+        for chain in chains(keys):
+            if len(chain) == 1:
+                single.append(chain[0])
+            else:
+                ordered.append(chain)
 
         async def run(indexes: list[int]) -> None:
             for index in indexes:
                 await self._process(*runnable[index])
 
-        await asyncio.gather(*(run(chain) for chain in chains(keys)))
+        await asyncio.gather(
+            *(run(chain) for chain in ordered), self._group([runnable[index] for index in single])
+        )
         self.processed += len(runnable)
 
-    def _item(self, entry: Document) -> tuple[TrackerPayload, RequestInfo, str, bool, Any] | None:
+    async def _group(self, items: list[_Item]) -> None:
+        batch: list[BatchItem] = []
+        for payload, info, source_id, profile_less, mint in items:
+            source = await self._sources.cached(source_id)
+            if source is None:
+                log.warning("async payload of deleted source %s dropped", source_id)
+                self.dropped += 1
+                continue
+            batch.append(BatchItem(payload, source, info, profile_less, mint))
+        if not batch:
+            return
+        done = await self._tracker.track_group(batch, partial=True)
+        alone = []
+        for item, result in zip(batch, done, strict=True):
+            if isinstance(result, KithError):
+                log.warning("async payload refused: %s", type(result).__name__)
+                self.dropped += 1
+            elif result is None:
+                alone.append(
+                    self._track(item.payload, item.info, item.source, item.profile_less, item.mint)
+                )
+        await asyncio.gather(*alone)
+
+    def _item(self, entry: Document) -> _Item | None:
         try:
             payload = msgspec.convert(entry["payload"], TrackerPayload)
         except (msgspec.ValidationError, KeyError):
@@ -210,6 +249,16 @@ class IngestProcessor:
             log.warning("async payload of deleted source %s dropped", source_id)
             self.dropped += 1
             return
+        await self._track(payload, info, source, profile_less, mint)
+
+    async def _track(
+        self,
+        payload: TrackerPayload,
+        info: RequestInfo,
+        source: Source,
+        profile_less: bool,
+        mint: str | None,
+    ) -> None:
         try:
             await self._tracker.track(
                 payload, info, profile_less=profile_less, source=source, mint=mint

@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from kith.domain.clock import iso, utcnow
-from kith.domain.errors import BotRejected, Overloaded, UnknownSource
+from kith.domain.errors import BotRejected, KithError, Overloaded, UnknownSource
 from kith.domain.event import (
     SYSTEM_PROFILE_CREATED,
     SYSTEM_SESSION_OPENED,
@@ -70,6 +71,18 @@ from kith.tracking.updates import ProfileUpdates
 from kith.tracking.useragent import parse_user_agent
 
 _MAX_ATTEMPTS = 8
+
+
+@dataclass(slots=True, frozen=True)
+class BatchItem:
+    """One payload of a batch, with what its request said."""
+
+    payload: TrackerPayload
+    source: Source
+    info: RequestInfo
+    profile_less: bool = False
+    mint: str | None = None
+    """The profile id fixed for it earlier (async storage), if any."""
 
 
 def keys_of(payload: TrackerPayload, person: ExternalIdentity | None) -> list[tuple[str, str]]:
@@ -301,9 +314,11 @@ class Tracker:
         """A batch, answered in payload order, processed as concurrently as order allows.
 
         Payloads naming the same session or profile (directly or through a chain
-        of others, or a person's derived ids) run one after another in batch order;
-        unrelated ones run at the same time, so a batch of 50 waits for a few group
-        commits, not 50. `people[i]` is the person payload i is from, if known."""
+        of others, or a person's derived ids) run one after another in batch order.
+        Unrelated payloads of no known person are one group (`track_group`): one
+        read of their sessions and profiles, their pipelines in memory, one unit of
+        work for all; the rest run each as its own request, at the same time as the
+        group. `people[i]` is the person payload i is from, if known."""
         persons = list(people) if people is not None else [None] * len(items)
         keys = [
             keys_of(payload, person) for (payload, _), person in zip(items, persons, strict=True)
@@ -322,8 +337,133 @@ class Tracker:
                     person=persons[index],
                 )
 
-        await asyncio.gather(*(run(chain) for chain in chains(keys)))
+        async def group(indexes: list[int]) -> None:
+            batch = [BatchItem(*items[index], info, profile_less) for index in indexes]
+            done = await self.track_group(batch)
+            for index, result in zip(indexes, done, strict=True):
+                assert not isinstance(result, KithError)  # raised unless partial
+                results[index] = result
+            await asyncio.gather(
+                *(run([index]) for index, result in zip(indexes, done, strict=True) if not result)
+            )
+
+        single: list[int] = []
+        ordered: list[list[int]] = []
+        for chain in chains(keys):
+            if len(chain) == 1 and persons[chain[0]] is None:
+                single.append(chain[0])
+            else:
+                ordered.append(chain)
+        work = [run(chain) for chain in ordered]
+        if len(single) > 1:
+            work.append(group(single))
+        else:
+            work.extend(run([index]) for index in single)
+        await asyncio.gather(*work)
         return [result for result in results if result is not None]
+
+    async def track_group(
+        self, batch: list[BatchItem], *, partial: bool = False
+    ) -> list[TrackResult | KithError | None]:
+        """Payloads that share no session or profile id, tracked as one unit of work.
+
+        Every session lock (in id order), one read of the sessions, the profiles
+        chosen and locked together (`HeldLocks`), one read of the profiles, each
+        pipeline in memory, then one submission to the writer for all the units.
+        A payload is left out (None: the caller tracks it on its own, after this
+        commit) when its profile is another payload's too (a session bound to it
+        in the store) or when it gains identity keys: claims and merges take locks
+        of their own, and two payloads of one batch may claim one value (such a
+        payload is built twice, as a claim that needs more locks is in `track`, so
+        its sync flows run twice; settling claims inside the group, with every
+        key locked in one sorted round, would spare that). A payload
+        refused (`KithError`, not `Overloaded`) fails the whole group before anything
+        is stored, or with `partial` (nobody waits for an answer: async storage) is
+        answered with its error while the others are committed."""
+        outcome: list[TrackResult | KithError | None] = [None] * len(batch)
+        user_agents = [
+            parse_user_agent(self._enrichment.user_agent_of(item.payload.context, item.info))
+            for item in batch
+        ]
+        if self._reject_bots:
+            for index, user_agent in enumerate(user_agents):
+                if user_agent.is_bot:
+                    outcome[index] = BotRejected("Bots are not accepted")
+        given = [item.payload.session.id if item.payload.session else None for item in batch]
+        locks = self._storage.locks
+        tracking = self._storage.tracking
+        async with AsyncExitStack() as stack:
+            for session_id in sorted({sid for sid in given if sid}):
+                await stack.enter_async_context(locks.hold("session", session_id))
+            held = HeldLocks(self._storage)
+            stack.push_async_callback(held.release)
+            sessions = await tracking.get_sessions([sid for sid in given if sid])
+            choices: list[tuple[str | None, bool]] = []
+            for index, item in enumerate(batch):
+                if item.profile_less or outcome[index] is not None:
+                    choices.append((None, False))
+                    continue
+                given_profile = item.payload.profile.id if item.payload.profile else None
+                session = sessions.get(given[index] or "")
+                choice = await choose_profile(
+                    self._storage, session, given_profile, item.source, item.mint
+                )
+                choices.append((choice.id, choice.minted))
+            known = {pid for pid, minted in choices if pid is not None and not minted}
+            current = await held.hold_profiles(known) if known else {}
+            profiles = await tracking.get_profiles(sorted(set(current.values())))
+            taken: set[str] = set()
+            plans: list[tuple[int, Plan]] = []
+            for index, item in enumerate(batch):
+                if outcome[index] is not None:
+                    continue
+                profile_id, minted = choices[index]
+                if profile_id is not None and not minted:
+                    profile_id = current[profile_id]
+                    if profile_id in taken:
+                        continue  # another payload's profile: on its own, after this commit
+                    taken.add(profile_id)
+                try:
+                    plan = await self._build(
+                        item.payload,
+                        item.info,
+                        item.source,
+                        given[index] or new_id(),
+                        sessions.get(given[index] or ""),
+                        profile_id,
+                        minted,
+                        profile_less=item.profile_less,
+                        given_session=given[index] is not None,
+                        preloaded=profiles,
+                    )
+                except Overloaded:
+                    raise
+                except KithError as error:
+                    outcome[index] = error
+                    continue
+                if plan.claims or plan.blocked:
+                    continue  # identity work: on its own, after this commit
+                plans.append((index, plan))
+            refused = [error for error in outcome if isinstance(error, KithError)]
+            if refused and not partial:
+                raise refused[0]
+            units = [plan.unit for _, plan in plans if plan.store]
+            stored = self.stored
+            tally = stored.tally([e for unit in units for e in unit.events]) if stored else None
+            if units:
+                try:
+                    await tracking.commit_visits(units)
+                except SessionTaken:
+                    # a first hit stored one of these sessions without a lock
+                    # meanwhile: nothing was stored, each payload starts again alone
+                    return [error if isinstance(error, KithError) else None for error in outcome]
+            if stored is not None and tally is not None:
+                stored.add(tally)
+        for index, plan in plans:
+            if batch[index].payload.option("profile", False):
+                plan.result.profile_document = visible_profile(plan.unit.profile or plan.profile)
+            outcome[index] = plan.result
+        return outcome
 
     async def _build(
         self,
@@ -340,7 +480,9 @@ class Tracker:
         person: ExternalIdentity | None = None,
         external: ExternalChoice | None = None,
         known_events: set[str] | None = None,
+        preloaded: dict[str, Document] | None = None,
     ) -> Plan:
+        """`preloaded`: the profiles a batch read at once, by id (a missing id is new)."""
         now = iso(utcnow())
         save_session = payload.option("saveSession")
         save_events = payload.option("saveEvents")
@@ -350,7 +492,12 @@ class Tracker:
 
         profile: Document | None = None
         if profile_id is not None:
-            profile = None if minted else await self._storage.tracking.get_profile(profile_id)
+            if minted:
+                profile = None
+            elif preloaded is not None:
+                profile = preloaded.get(profile_id)
+            else:
+                profile = await self._storage.tracking.get_profile(profile_id)
             if profile is None:
                 profile = new_profile(profile_id, now)
                 unit.identities.append(IdentityRow(ID_KIND, profile_id, profile_id, now))

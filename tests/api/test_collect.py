@@ -323,3 +323,78 @@ def test_a_batch_of_many_visitors_and_repeat_visits_is_exact(
             "/api/events", params={"session": f"v{visitor}", "type": "page-view"}, headers=admin
         ).json()["items"]
         assert [e["properties"]["round"] for e in events] == [2, 1, 0]  # newest first
+
+
+def test_a_batch_of_two_sessions_of_one_person_loses_no_update(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    """Unrelated payloads run as one group, but two sessions bound to one profile in
+    the store are not unrelated: both page views count."""
+    first = client.post("/track", json=payload("one-a")).json()["profile"]["id"]
+    second = client.post("/track", json=payload("one-b", profile=first)).json()["profile"]["id"]
+    assert second == first
+    before = get_json(client, admin, f"/api/profiles/{first}")["stats"]["views"]
+
+    batch = [payload("one-a"), payload("other-1"), payload("one-b"), payload("other-2")]
+    response = client.put("/track", json=batch)
+
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert [a["profile"]["id"] == first for a in answers] == [True, False, True, False]
+    profile = get_json(client, admin, f"/api/profiles/{first}")
+    assert profile["stats"]["views"] == before + 2
+
+
+def test_two_payloads_of_a_batch_claiming_one_email_become_one_profile(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    identify = [{"type": "identify", "properties": {"email": "both@example.com"}}]
+    batch = [payload("claim-1", events=identify), payload("claim-2", events=identify)]
+
+    response = client.put("/track", json=batch)
+
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert answers[0]["profile"]["id"] == answers[1]["profile"]["id"]
+    survivor = get_json(client, admin, f"/api/profiles/{answers[0]['profile']['id']}")
+    assert survivor["data"]["contact"]["email"]["main"] == "both@example.com"
+    for session_id in ("claim-1", "claim-2"):
+        session = get_json(client, admin, f"/api/sessions/{session_id}")
+        assert session["profile"] == {"id": survivor["id"]}
+
+
+def test_a_batch_with_a_bot_stores_nothing(
+    make_client: Callable[..., TestClient], admin: dict[str, str]
+) -> None:
+    client = make_client(reject_bots=True)
+    new_source(client, admin, "web-shop")
+    bot = payload(
+        "bot-1", context={"browser": {"local": {"browser": {"userAgent": "Googlebot/2.1"}}}}
+    )
+
+    response = client.put("/track", json=[payload("human-1"), bot, payload("human-2")])
+
+    assert response.status_code >= 400
+    assert all_events(client, admin) == []
+
+
+def test_a_batch_whose_new_session_another_request_stored_starts_again(
+    client: TestClient, admin: dict[str, str], web_source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first hit stores its session without a lock; a batch that read the session as
+    missing inserts it and fails, stores nothing, and tracks each payload again."""
+    first = client.post("/track", json=payload("raced-1")).json()["profile"]["id"]
+    tracking = client.app.state.services.storage.tracking  # type: ignore[attr-defined]
+
+    async def nothing_found(session_ids: list[str]) -> dict[str, Any]:
+        return {}  # as if read before the first hit committed
+
+    monkeypatch.setattr(tracking, "get_sessions", nothing_found)
+    response = client.put("/track", json=[payload("raced-1"), payload("raced-2")])
+
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert answers[0]["profile"]["id"] == first
+    assert answers[1]["profile"]["id"] != first
+    assert get_json(client, admin, f"/api/profiles/{first}")["stats"]["views"] == 2
+    assert len(all_events(client, admin, session="raced-2", type="page-view")) == 1

@@ -13,9 +13,11 @@ from hypothesis import strategies as st
 from kith.domain.errors import InvalidPayload
 from kith.domain.payload import (
     PayloadLimits,
+    check_json,
     decode_batch,
     decode_payload,
     event_name,
+    needs_json_check,
     normalise_event_type,
 )
 
@@ -182,3 +184,39 @@ def test_ids_types_and_properties_are_bounded() -> None:
     assert loc_of({"source": {"id": "a"}, "events": events}) == ["body", "events", 0, "properties"]
     # trimmed before measuring; at the limit is fine
     decode_payload(orjson.dumps({"source": {"id": " abcde "}, "events": [{"type": " T "}]}), limits)
+
+
+bracket_text = st.text(alphabet='{}[]"\\ab:,', max_size=12)
+nested_values = st.recursive(
+    st.integers(0, 9) | bracket_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(bracket_text, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400)
+@given(nested_values, st.integers(1, 6))
+def test_the_quick_scan_never_spares_a_body_the_walk_would_refuse(value: Any, depth: int) -> None:
+    """Strings full of brackets, quotes and backslashes cannot hide nesting from the scan."""
+    body = orjson.dumps(value)
+    try:
+        check_json(value, depth, ["body"])
+    except InvalidPayload:
+        assert needs_json_check(body, depth)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"]]]]": [[[[1]]]]},
+        [[[{"]": [1]}, [1]], "x"], "{"],
+        {"a": '\\"]]]]', "b": [[[[1]]]]},
+        [{"x": "}}}}}}", "y": [[[["deep"]]]]}],
+    ],
+    ids=["brackets-in-a-key", "pairing-with-real-ones", "escaped-quote", "brackets-in-a-value"],
+)
+def test_brackets_in_strings_do_not_hide_nesting(value: Any) -> None:
+    body = orjson.dumps(value)
+    with pytest.raises(InvalidPayload):
+        check_json(value, 4, ["body"])
+    assert needs_json_check(body, 4)

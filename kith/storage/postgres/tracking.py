@@ -153,6 +153,21 @@ class PgTracking:
         )
         return str(found) if found is not None else None
 
+    async def get_sessions(self, session_ids: list[str]) -> dict[str, Document]:
+        return await self._docs("sessions", session_ids)
+
+    async def get_profiles(self, profile_ids: list[str]) -> dict[str, Document]:
+        return await self._docs("profiles", profile_ids)
+
+    async def _docs(self, table: str, ids: list[str]) -> dict[str, Document]:
+        if not ids:
+            return {}
+        rows = await self._core.pool.fetch(
+            f"SELECT id, doc FROM {table} WHERE id = ANY($1::text[])",
+            ids,
+        )
+        return {str(row[0]): row[1] for row in rows}
+
     async def existing_event_ids(self, event_ids: list[str]) -> set[str]:
         if not event_ids:
             return set()
@@ -182,6 +197,31 @@ class PgTracking:
             await move_merged(conn, survivor, merged)
 
         await self._core.writer.submit(merge)
+
+    async def commit_visits(self, units: list[VisitUnit]) -> None:
+        try:
+            await self._commit_all(units)
+        except asyncpg.UniqueViolationError as exc:
+            if any(unit.new_session for unit in units) and exc.table_name == "sessions":
+                raise SessionTaken("") from exc
+            raise
+
+    async def _commit_all(self, units: list[VisitUnit]) -> None:
+        statements = [visit_statements(unit) for unit in units]
+        if not any(unit.merged and unit.profile is not None for unit in units):
+            await self._core.writer.submit(
+                Statements([pair for each in statements for pair in each.statements])
+            )
+            return
+
+        async def write(conn: asyncpg.Connection) -> None:
+            for unit, each in zip(units, statements, strict=True):
+                for sql, rows in each.statements:
+                    await conn.executemany(sql, rows)
+                if unit.merged and unit.profile is not None:
+                    await move_merged(conn, unit.profile["id"], list(unit.merged))
+
+        await self._core.writer.submit(write)
 
     async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         if not entries:

@@ -39,6 +39,10 @@ _SQL = UnitSql(
 )
 
 
+_CHUNK = 500
+"""Ids per `IN (...)` of a batched read."""
+
+
 def visit_rows(unit: VisitUnit) -> RowWrites:
     """The unit as plain rows, serialised here, on the caller's thread."""
     return RowWrites(unit_statements(unit, _SQL, text))
@@ -95,6 +99,24 @@ class SQLiteTracking:
         ).fetchone()
         return str(row[0]) if row else None
 
+    async def get_sessions(self, session_ids: list[str]) -> dict[str, Document]:
+        return self._docs("sessions", session_ids)
+
+    async def get_profiles(self, profile_ids: list[str]) -> dict[str, Document]:
+        return self._docs("profiles", profile_ids)
+
+    def _docs(self, table: str, ids: list[str]) -> dict[str, Document]:
+        found: dict[str, Document] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._core.hot.execute(
+                f"SELECT id, doc FROM {table} WHERE id IN ({marks})",
+                chunk,
+            )
+            found.update((str(row[0]), orjson.loads(row[1])) for row in rows)
+        return found
+
     async def existing_event_ids(self, event_ids: list[str]) -> set[str]:
         if not event_ids:
             return set()
@@ -123,6 +145,31 @@ class SQLiteTracking:
             move_merged(conn, survivor, merged)
 
         await self._core.writer.submit(merge)
+
+    async def commit_visits(self, units: list[VisitUnit]) -> None:
+        try:
+            await self._commit_all(units)
+        except sqlite3.IntegrityError as exc:
+            if any(unit.new_session for unit in units) and "sessions.id" in str(exc):
+                raise SessionTaken("") from exc
+            raise
+
+    async def _commit_all(self, units: list[VisitUnit]) -> None:
+        rows = [visit_rows(unit) for unit in units]
+        if not any(unit.merged and unit.profile is not None for unit in units):
+            await self._core.writer.submit_rows(
+                RowWrites([statement for each in rows for statement in each.statements])
+            )
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            for unit, each in zip(units, rows, strict=True):
+                for sql, params in each.statements:
+                    conn.executemany(sql, params)
+                if unit.merged and unit.profile is not None:
+                    move_merged(conn, unit.profile["id"], list(unit.merged))
+
+        await self._core.writer.submit(write)
 
     async def identity_owners(self, entries: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
         conn = self._core.hot

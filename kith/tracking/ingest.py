@@ -208,6 +208,14 @@ class IngestProcessor:
             batch.append(BatchItem(payload, source, info, profile_less, mint))
         if not batch:
             return
+        if not await self._tracker.groupable():  # each alone, at the same time
+            await asyncio.gather(
+                *(
+                    self._track(item.payload, item.info, item.source, item.profile_less, item.mint)
+                    for item in batch
+                )
+            )
+            return
         done = await self._tracker.track_group(batch, partial=True)
         alone = []
         for item, result in zip(batch, done, strict=True):

@@ -6,7 +6,7 @@ turns a plan into a merge when the profile claims a key another profile owns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from kith.domain.ids import new_id
 from kith.domain.source import Source
@@ -73,6 +73,15 @@ class VisitStep(Protocol):
     """A step of the pipeline after the event types; see `Visit`."""
 
     async def after_events(self, visit: Visit) -> None: ...
+
+
+@runtime_checkable
+class OnceOnly(Protocol):
+    """A step that may have effects outside the unit of work (sync flows calling other
+    systems): while `repeatable()` is False, no visit is built twice on purpose, so
+    batches are not processed as one group."""
+
+    async def repeatable(self) -> bool: ...
 
 
 class MergeStep(Protocol):

@@ -63,7 +63,15 @@ from kith.tracking.external_people import (
 )
 from kith.tracking.identity_claims import IdentityClaims
 from kith.tracking.locking import HeldLocks
-from kith.tracking.plan import MergeStep, Plan, SourceLookup, TrackResult, Visit, VisitStep
+from kith.tracking.plan import (
+    MergeStep,
+    OnceOnly,
+    Plan,
+    SourceLookup,
+    TrackResult,
+    Visit,
+    VisitStep,
+)
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.resolve import ProfileChoice, choose_profile
 from kith.tracking.stored import StoredEvents
@@ -355,12 +363,20 @@ class Tracker:
             else:
                 ordered.append(chain)
         work = [run(chain) for chain in ordered]
-        if len(single) > 1:
+        if len(single) > 1 and await self.groupable():
             work.append(group(single))
         else:
             work.extend(run([index]) for index in single)
         await asyncio.gather(*work)
         return [result for result in results if result is not None]
+
+    async def groupable(self) -> bool:
+        """Whether batches may be tracked as one group (`track_group` builds a payload
+        that claims identity keys twice): not while a step must run once only."""
+        for step in self.steps:
+            if isinstance(step, OnceOnly) and not await step.repeatable():
+                return False
+        return True
 
     async def track_group(
         self, batch: list[BatchItem], *, partial: bool = False

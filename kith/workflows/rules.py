@@ -75,6 +75,11 @@ class RuleBook:
     def __bool__(self) -> bool:
         return bool(self.by_type)
 
+    @property
+    def has_sync(self) -> bool:
+        """Some rule runs a sync flow (inside requests)."""
+        return any(flow.mode == "sync" for pairs in self.by_type.values() for _, flow in pairs)
+
     def candidates(self, event: Document) -> list[tuple[Rule, CompiledFlow]]:
         """Rules of the event's type or of any type, by id, whose source matches."""
         typed = self.by_type.get(event.get("type"), [])

@@ -25,6 +25,12 @@ class SyncFlows:
         self._services = services
         self._runs = runs
 
+    async def repeatable(self) -> bool:
+        """Whether a visit may be built, thrown away and built again (a batch's group
+        does that to a payload that claims identity keys): not while sync flows are
+        deployed, since their nodes may call other systems."""
+        return not (await self._catalog.book()).has_sync
+
     async def after_events(self, visit: Visit) -> None:
         if not (visit.stores_events or visit.profile_less):
             return

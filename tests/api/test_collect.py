@@ -20,6 +20,7 @@ from tests.api.helpers import (
     payload,
 )
 from tests.conftest import FIXTURES
+from tests.destinations.receivers import Receiver, running
 
 RESPONSE_KEYS = {"task", "profile", "session", "events", "ux", "response", "errors", "warnings"}
 
@@ -398,3 +399,40 @@ def test_a_batch_whose_new_session_another_request_stored_starts_again(
     assert answers[1]["profile"]["id"] != first
     assert get_json(client, admin, f"/api/profiles/{first}")["stats"]["views"] == 2
     assert len(all_events(client, admin, session="raced-2", type="page-view")) == 1
+
+
+def test_a_batch_runs_a_sync_flow_once_per_event_even_when_payloads_claim_keys(
+    client: TestClient, admin: dict[str, str], web_source: str
+) -> None:
+    """A sync flow may call other systems: a batch whose payloads claim e-mails (which
+    a grouped batch builds twice) must not make those calls twice."""
+    with running(Receiver()) as receiver:
+        flow = {
+            "mode": "sync",
+            "nodes": [
+                {"id": "start", "type": "start"},
+                {
+                    "id": "call",
+                    "type": "http-call",
+                    "config": {"url": receiver.url, "body": {"event": "event@id"}},
+                },
+            ],
+            "edges": [{"from": "start", "to": "call"}],
+        }
+        for method, path, body in (
+            ("PUT", "/api/flows/notify", flow),
+            ("POST", "/api/flows/notify/deploy", None),
+            ("PUT", "/api/rules/notify", {"flow": "notify", "event_type": "identify"}),
+        ):
+            response = client.request(method, path, json=body, headers=admin)
+            assert response.status_code < 300, response.text
+        batch = [
+            payload(f"notify-{n}", events=[{"type": "identify",
+                                            "properties": {"email": f"p{n}@example.com"}}])
+            for n in range(4)
+        ]  # fmt: skip
+        response = client.put("/track", json=batch)
+        assert response.status_code == 200, response.text
+        called = sorted(json.loads(r.body)["event"] for r in receiver.requests)
+    stored = sorted(e["id"] for e in all_events(client, admin, type="identify"))
+    assert called == stored and len(stored) == 4

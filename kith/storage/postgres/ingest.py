@@ -3,7 +3,7 @@ transaction, like the feed (see `feed`), so a late commit is never skipped."""
 
 from __future__ import annotations
 
-from kith.storage.ports import Document, FeedPosition
+from kith.storage.ports import INGEST_CONSUMER, Document, FeedPosition
 from kith.storage.postgres.core import PgCore
 from kith.storage.postgres.writer import Bulk, Statements
 
@@ -44,4 +44,12 @@ class PgIngest:
         )
 
     async def backlog(self) -> int:
-        return int(await self._core.pool.fetchval("SELECT count(*) FROM ingest"))
+        """Payloads after the processor's acknowledged position (processed ones wait
+        for the next read to be trimmed)."""
+        return int(
+            await self._core.pool.fetchval(
+                "SELECT count(*) FROM ingest i WHERE NOT EXISTS (SELECT 1 FROM feed_consumers c"
+                " WHERE c.name = $1 AND (i.txid, i.seq) <= (c.txid::text::xid8, c.seq))",
+                INGEST_CONSUMER,
+            )
+        )

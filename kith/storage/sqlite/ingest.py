@@ -7,7 +7,7 @@ import sqlite3
 
 import orjson
 
-from kith.storage.ports import Document, FeedPosition
+from kith.storage.ports import INGEST_CONSUMER, Document, FeedPosition
 from kith.storage.sqlite.core import SQLiteCore, text
 from kith.storage.sqlite.writer import RowWrites
 
@@ -39,10 +39,16 @@ class SQLiteIngest:
         )
 
     async def backlog(self) -> int:
-        """Rows are appended with AUTOINCREMENT (a rolled-back append rolls its number
-        back too) and deleted only from the head, so the span of `seq` is the count,
-        read from the primary key's two ends (a count(*) would scan every payload)."""
+        """Payloads after the processor's acknowledged position. Rows are appended with
+        AUTOINCREMENT (a rolled-back append rolls its number back too) and deleted only
+        from the head, so this is arithmetic on the primary key's ends and the
+        position, not a count(*) that would scan every payload."""
         row = self._core.hot.execute(
-            "SELECT coalesce((SELECT max(seq) FROM ingest) - (SELECT min(seq) FROM ingest) + 1, 0)"
+            "SELECT (SELECT max(seq) FROM ingest), (SELECT min(seq) FROM ingest),"
+            " (SELECT seq FROM feed_consumers WHERE name = ?)",
+            (INGEST_CONSUMER,),
         ).fetchone()
-        return int(row[0])
+        newest, oldest, done = row
+        if newest is None:
+            return 0
+        return max(0, int(newest) - max(int(done or 0), int(oldest) - 1))

@@ -25,6 +25,7 @@ class Peer(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.server.connections += 1
+        self.server.transports.append(transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -55,6 +56,7 @@ class Server:
         self.requests = 0
         self.connections = 0
         self.port = 0
+        self.transports: list[asyncio.BaseTransport] = []
 
 
 def ok(count: int) -> bytes:
@@ -63,18 +65,22 @@ def ok(count: int) -> bytes:
 
 @pytest.fixture
 async def serve() -> AsyncIterator[Start]:
-    servers: list[asyncio.Server] = []
+    servers: list[tuple[asyncio.Server, Server]] = []
 
     async def start(server: Server) -> int:
         loop = asyncio.get_running_loop()
         listening = await loop.create_server(lambda: Peer(server), "127.0.0.1", 0)
-        servers.append(listening)
+        servers.append((listening, server))
         server.port = listening.sockets[0].getsockname()[1]
         return server.port
 
     yield start
-    for listening in servers:
+    for listening, server in servers:
         listening.close()
+        for transport in server.transports:  # a server's close leaves its connections open
+            transport.close()
+        await listening.wait_closed()
+    await asyncio.sleep(0)  # the transports finish closing
 
 
 async def test_connections_are_kept_alive_and_reused(serve: Start) -> None:

@@ -65,7 +65,11 @@ class TurnCountingRelay:
             await self._stop.wait()
             for writer in self._writers:
                 writer.close()
-            await asyncio.sleep(0.05)
+            # wait for every transport to close here, not in a later test's garbage
+            # collection (an unclosed transport is a ResourceWarning, an error there)
+            await asyncio.gather(
+                *(writer.wait_closed() for writer in self._writers), return_exceptions=True
+            )
 
     async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         server_r, server_w = await asyncio.open_connection(*self._target)

@@ -72,6 +72,17 @@ def api(server: Server, key: str, method: str, path: str, body: Any = None) -> A
     return answer
 
 
+def settle_jobs(server: Server, key: str, timeout: float = 300) -> None:
+    """Wait until no job (the refreshes and back-fills a setup queued) is left to run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = api(server, key, "GET", "/api/jobs?limit=200")["items"]
+        if all(job["status"] in ("done", "failed") for job in jobs):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the setup's jobs did not finish")
+
+
 def setup_flows(server: Server, key: str) -> None:
     nodes = [
         {"id": "start", "type": "start"},
@@ -166,7 +177,8 @@ def measure(variant: str, shape: LoadShape, scratch: Path) -> dict[str, Any]:
             create_source(server, key)
         if setup is not None:
             setup(server, key)
-        time.sleep(1.5)  # configuration caches and jobs settle
+        time.sleep(1.5)  # configuration caches settle
+        settle_jobs(server, key)  # measured in steady state, not beside the first refreshes
         url = server.base_url + "/track"
         with wrk_env(extra):
             if shape.warmup:

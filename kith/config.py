@@ -219,6 +219,13 @@ class Settings(BaseSettings):
         description="Async storage: payloads waiting in the ingest log above which the"
         " collector answers 503 with `Retry-After` to async payloads.",
     )
+    ingest_defer_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Async storage: while the collector is busy, how long the processor may"
+        " hold back each batch so that accepting comes first (0: never).",
+    )
     ingest_batch: int = Field(
         500, ge=1, le=10_000, description="Async storage: payloads processed in one batch."
     )

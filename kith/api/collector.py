@@ -100,10 +100,14 @@ class Collector:
         matched)."""
         started = time.perf_counter()
         call = Call(bridge)
+        load = self.services.load
+        load.active += 1
         try:
             response = await handler(self, request, call)
         except KithError as exc:
             response = render(exc)
+        finally:
+            load.active -= 1
         origin = request.headers.get("origin")
         if origin:
             await self.cors.decorate(response, origin, call.sources, bridge)

@@ -58,7 +58,7 @@ from kith.storage.ports import Storage
 from kith.tracking.consent_types import ConsentTypeRegistry
 from kith.tracking.enrichment import SessionEnrichment
 from kith.tracking.event_types import EventTypeRegistry
-from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor
+from kith.tracking.ingest import AsyncIngest, IngestLogReader, IngestProcessor, RequestLoad
 from kith.tracking.profile_changes import ProfileChanges
 from kith.tracking.stored import StoredEvents
 from kith.tracking.track import Tracker
@@ -121,6 +121,7 @@ class Services:
     redirects: RedirectService
     ingest: AsyncIngest
     ingest_processor: IngestProcessor
+    load: RequestLoad
     ingest_runner: FeedRunner
     metrics: MetricsRegistry
     """What `/metrics` reports; every part adds to it (see `kith.metrics.registry`)."""
@@ -236,7 +237,10 @@ def build_services(
         runs,
     )
     ingest = AsyncIngest(storage, max_backlog=settings.ingest_max_backlog)
-    processor = IngestProcessor(tracker, sources)
+    load = RequestLoad()
+    processor = IngestProcessor(
+        tracker, sources, ingest=ingest, load=load, defer_seconds=settings.ingest_defer_seconds
+    )
     job_runner = JobRunner(storage.jobs, job_kinds, lease=settings.lease_seconds)
     jobs = JobService(storage.jobs, job_runner.wake)
     segments = SegmentService(
@@ -282,6 +286,7 @@ def build_services(
         redirects=RedirectService(configs.of(REDIRECT_KIND), sources),
         ingest=ingest,
         ingest_processor=processor,
+        load=load,
         ingest_runner=FeedRunner(
             storage,
             [processor],

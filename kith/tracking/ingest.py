@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 ASYNC_WARNING = "processed asynchronously"
 _MINTED = 100_000
 INGEST_NAME = "@ingest"
+BUSY = 8
+"""Collector requests in flight from which this process counts as busy (a paced
+client's requests rarely overlap this much; a burst's do)."""
 
 
 def is_async(payload: TrackerPayload, source: Source) -> bool:
@@ -59,12 +62,21 @@ async def ingest_lag(storage: Storage) -> tuple[int, float]:
     return waiting, max(0.0, (utcnow() - received).total_seconds())
 
 
+class RequestLoad:
+    """How many collector requests this process is answering right now."""
+
+    __slots__ = ("active",)
+
+    def __init__(self) -> None:
+        self.active = 0
+
+
 class AsyncIngest:
     """The accepting side; `backlog` is this process's view of the log's length."""
 
     def __init__(self, storage: Storage, *, max_backlog: int) -> None:
         self._storage = storage
-        self._max_backlog = max_backlog
+        self.max_backlog = max_backlog
         self.backlog = 0
         self.accepted = 0
         self._counted = 0.0
@@ -81,9 +93,9 @@ class AsyncIngest:
             self.backlog = await self._storage.ingest.backlog()
 
     def admit(self) -> None:
-        if self.backlog >= self._max_backlog:
+        if self.backlog >= self.max_backlog:
             raise Overloaded(
-                f"The async ingest backlog is over {self._max_backlog} payloads; retry shortly"
+                f"The async ingest backlog is over {self.max_backlog} payloads; retry shortly"
             )
 
     async def accept(
@@ -167,13 +179,42 @@ class IngestProcessor:
 
     name = INGEST_NAME
 
-    def __init__(self, tracker: Tracker, sources: SourceLookup) -> None:
+    def __init__(
+        self,
+        tracker: Tracker,
+        sources: SourceLookup,
+        *,
+        ingest: AsyncIngest | None = None,
+        load: RequestLoad | None = None,
+        defer_seconds: float = 0.0,
+    ) -> None:
         self._tracker = tracker
         self._sources = sources
+        self._ingest = ingest
+        self._load = load
+        self._defer = defer_seconds
         self.processed = 0
         self.dropped = 0
 
+    async def defer(self) -> None:
+        """Accepting comes first: while this process answers at least `BUSY` collector
+        requests, hold the batch back (up to `defer_seconds`, and never once the backlog
+        is past half its bound), so a burst is acknowledged at the rate of the one-row
+        append and processed when the load eases."""
+        if self._load is None or self._defer <= 0:
+            return
+        deadline = time.monotonic() + self._defer
+        while (
+            self._load.active >= BUSY
+            and self._ingest is not None
+            and self._ingest.backlog < self._ingest.max_backlog // 2
+            and time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.05)
+            await self._ingest.refresh()
+
     async def handle(self, entries: list[FeedEntry]) -> None:
+        await self.defer()
         """Payloads sharing a session or profile id run one after another in log order;
         the unrelated ones are one group: one read of their sessions and profiles, one
         unit of work (`Tracker.track_group`); those the group leaves out run alone."""

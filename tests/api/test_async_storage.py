@@ -151,3 +151,35 @@ def test_processing_a_log_entry_twice_stores_nothing_twice(
     assert profile["stats"]["views"] == 3 and profile["stats"]["visits"] == 1
     created = all_events(client, admin, type="profile-created")
     assert len(created) == 1
+
+
+def test_processing_waits_while_the_collector_is_busy_then_catches_up(
+    make_client: Callable[..., TestClient], admin: Json
+) -> None:
+    client = make_client(ingest_defer_seconds=1.5)
+    new_source(client, admin, "web-shop")
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.load.active += 100  # as if 100 collector requests were being answered
+    try:
+        started = time.monotonic()
+        track(client, payload("busy", events=views(2), options=ASYNC))
+        time.sleep(0.5)
+        assert services.ingest_processor.processed == 0  # accepting comes first
+        processed(client, admin, 2, source="web-shop")
+        assert time.monotonic() - started >= 1.0  # held back, but not for ever
+    finally:
+        services.load.active -= 100
+
+
+def test_a_busy_collector_does_not_hold_back_a_backlog_past_half_its_bound(
+    make_client: Callable[..., TestClient], admin: Json
+) -> None:
+    client = make_client(ingest_defer_seconds=30, ingest_max_backlog=2)
+    new_source(client, admin, "web-shop")
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.load.active += 100
+    try:
+        track(client, payload("full", events=views(1), options=ASYNC))
+        processed(client, admin, 1, seconds=10, source="web-shop")
+    finally:
+        services.load.active -= 100

@@ -125,12 +125,13 @@ def setup_segments(server: Server, key: str) -> None:
             "window": "30d" if n % 3 == 0 else None,
         }
         api(server, key, "PUT", f"/api/computed-traits/t{n}", trait)
-    # selective, as real segments are: a new visitor enters 2 of them
+    # selective, as real segments are: a new visitor enters 2 of them (s0 and s2, on
+    # visits >= 0 and >= 1); the others are evaluated and stay false
     for n in range(100):
         condition = (
             f"profile@stats.views >= {n % 7} AND profile@computed.t{n % 10} > {n + 100}"
             if n % 2
-            else f"profile@traits.tier == 'gold' OR profile@stats.visits > {n // 50}"
+            else f"profile@traits.tier == 'gold' OR profile@stats.visits >= {n // 2}"
         )
         api(server, key, "PUT", f"/api/segments/s{n}", {"condition": condition})
 

@@ -50,8 +50,9 @@ class AsyncFlows:
         self._concurrency = concurrency
 
     async def idle(self) -> bool:
-        """No async rule is deployed: the events in between are skipped, not read."""
-        return not await self._catalog.book()
+        """No committed event could start a flow (only sync rules of ordinary event
+        types, or none): the events in between are skipped, not read."""
+        return not (await self._catalog.book()).acts_after_commit
 
     async def handle(self, entries: list[FeedEntry]) -> None:
         book = await self._catalog.book()

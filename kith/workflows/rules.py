@@ -76,6 +76,17 @@ class RuleBook:
         return bool(self.by_type)
 
     @property
+    def acts_after_commit(self) -> bool:
+        """Some committed event could start a flow from the feed: an async flow, or a
+        rule a segment event matches (of any type, or of a segment event's type)."""
+        for event_type, pairs in self.by_type.items():
+            if event_type is None or event_type in SEGMENT_EVENTS:
+                return True
+            if any(flow.mode == "async" for _, flow in pairs):
+                return True
+        return False
+
+    @property
     def has_sync(self) -> bool:
         """Some rule runs a sync flow (inside requests)."""
         return any(flow.mode == "sync" for pairs in self.by_type.values() for _, flow in pairs)

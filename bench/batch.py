@@ -28,9 +28,8 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
-from bench._common import scratch_dir
+from bench._common import call, scratch_dir
 from kith.app import KithApp, build_app, tune_garbage_collector
 from kith.config import Settings
 
@@ -74,44 +73,6 @@ _BULK = (
     f'"events":[{_bulk_events()}],"options":{{}}}}'
 )
 SHAPES = {"single": ("POST", 1), "put_batch": ("PUT", 50), "bulk": ("POST", 1)}
-
-
-async def call(
-    app: KithApp, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> int:
-    """One ASGI request; its status."""
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-length", str(len(body)).encode()), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8686),
-    }
-    delivered = False
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])
-
-    await app(scope, receive, send)  # type: ignore[arg-type]
-    return status
 
 
 TICKS = os.sysconf("SC_CLK_TCK")

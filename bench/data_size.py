@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from bench._common import RESULTS_DIR, markdown_table, percentile, scratch_dir
+from bench._common import markdown_table, percentile, save_results, scratch_dir
 from bench.loading import BulkLoader, machine
 from kith.domain.clock import iso, micros
 from kith.domain.event import build_event
@@ -441,12 +441,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS_DIR / f"{result['date']}-{args.name}"
-    stem.with_suffix(".json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    text = report(result)
-    stem.with_suffix(".md").write_text(text)
-    print(text)
+    save_results(result, report(result), args.name)
 
 
 if __name__ == "__main__":

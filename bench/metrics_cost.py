@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._common import scratch_dir
+from bench._common import call, scratch_dir
 from bench.run import (
     NEW_VISITOR,
     LoadShape,
@@ -197,38 +197,7 @@ def new_visitor(session: str) -> bytes:
 
 
 async def post(app: KithApp, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> int:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-length", str(len(body)).encode()), *headers],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8686),
-    }
-    delivered = False
-    status = 0
-
-    async def receive() -> dict[str, object]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = int(message["status"])  # type: ignore[call-overload]
-
-    await app(scope, receive, send)  # type: ignore[arg-type]
-    return status
+    return await call(app, "POST", path, body, headers)
 
 
 async def drive(app: KithApp, requests: int, prefix: str) -> None:

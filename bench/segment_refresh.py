@@ -49,7 +49,7 @@ from typing import Any
 import orjson
 import uuid_utils
 
-from bench._common import RESULTS_DIR, markdown_table, scratch_dir
+from bench._common import markdown_table, save_results, scratch_dir
 from bench.loading import BulkLoader, machine
 from kith.app import tune_garbage_collector
 from kith.config import Settings
@@ -386,12 +386,7 @@ def main(argv: list[str] | None = None) -> None:
         result["cases"] = asyncio.run(measure(work, args.cases.split(","), args.profile))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS_DIR / f"{result['date']}-{args.name}"
-    stem.with_suffix(".json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    text = report(result)
-    stem.with_suffix(".md").write_text(text)
-    print(text)
+    save_results(result, report(result), args.name)
 
 
 if __name__ == "__main__":

@@ -177,26 +177,7 @@ class PgTracking:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
-        try:
-            await self._commit(unit)
-        except asyncpg.UniqueViolationError as exc:
-            if unit.new_session and exc.table_name == "sessions":
-                raise SessionTaken(unit.session["id"] if unit.session else "") from exc
-            raise
-
-    async def _commit(self, unit: VisitUnit) -> None:
-        statements = visit_statements(unit)
-        if not unit.merged or unit.profile is None:
-            await self._core.writer.submit(statements)
-            return
-        survivor, merged = unit.profile["id"], list(unit.merged)
-
-        async def merge(conn: asyncpg.Connection) -> None:
-            for sql, rows in statements.statements:
-                await conn.executemany(sql, rows)
-            await move_merged(conn, survivor, merged)
-
-        await self._core.writer.submit(merge)
+        await self.commit_visits([unit])
 
     async def commit_visits(self, units: list[VisitUnit]) -> None:
         try:

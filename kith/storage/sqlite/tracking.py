@@ -125,26 +125,7 @@ class SQLiteTracking:
         return {str(row[0]) for row in rows}
 
     async def commit_visit(self, unit: VisitUnit) -> None:
-        try:
-            await self._commit(unit)
-        except sqlite3.IntegrityError as exc:
-            if unit.new_session and unit.session and "sessions.id" in str(exc):
-                raise SessionTaken(unit.session["id"]) from exc
-            raise
-
-    async def _commit(self, unit: VisitUnit) -> None:
-        rows = visit_rows(unit)
-        if not unit.merged or unit.profile is None:
-            await self._core.writer.submit_rows(rows)
-            return
-        survivor, merged = unit.profile["id"], list(unit.merged)
-
-        def merge(conn: sqlite3.Connection) -> None:
-            for sql, params in rows.statements:
-                conn.executemany(sql, params)
-            move_merged(conn, survivor, merged)
-
-        await self._core.writer.submit(merge)
+        await self.commit_visits([unit])
 
     async def commit_visits(self, units: list[VisitUnit]) -> None:
         try:

@@ -31,7 +31,7 @@ from kith.domain.source import Source
 from kith.storage.ports import INGEST_CONSUMER, START, FeedEntry, FeedPosition, Storage
 from kith.tracking.enrichment import RequestInfo
 from kith.tracking.plan import SourceLookup, TrackResult
-from kith.tracking.track import BatchItem, Tracker, chains, keys_of
+from kith.tracking.track import BatchItem, Tracker, keys_of, loners
 
 log = logging.getLogger(__name__)
 ASYNC_WARNING = "processed asynchronously"
@@ -214,24 +214,17 @@ class IngestProcessor:
             await self._ingest.refresh()
 
     async def handle(self, entries: list[FeedEntry]) -> None:
-        await self.defer()
         """Payloads sharing a session or profile id run one after another in log order;
         the unrelated ones are one group: one read of their sessions and profiles, one
         unit of work (`Tracker.track_group`); those the group leaves out run alone."""
+        await self.defer()
         items = [self._item(entry.event) for entry in entries]
         runnable = [item for item in items if item is not None]
-        keys = [keys_of(payload, None) for payload, *_ in runnable]
-        single: list[int] = []
-        ordered: list[list[int]] = []
-        for chain in chains(keys):
-            if len(chain) == 1:
-                single.append(chain[0])
-            else:
-                ordered.append(chain)
+        single, ordered = loners([keys_of(payload, None) for payload, *_ in runnable])
 
         async def run(indexes: list[int]) -> None:
             for index in indexes:
-                await self._process(*runnable[index])
+                await self._process(runnable[index])
 
         await asyncio.gather(
             *(run(chain) for chain in ordered), self._group([runnable[index] for index in single])
@@ -239,23 +232,11 @@ class IngestProcessor:
         self.processed += len(runnable)
 
     async def _group(self, items: list[_Item]) -> None:
-        batch: list[BatchItem] = []
-        for payload, info, source_id, profile_less, mint in items:
-            source = await self._sources.cached(source_id)
-            if source is None:
-                log.warning("async payload of deleted source %s dropped", source_id)
-                self.dropped += 1
-                continue
-            batch.append(BatchItem(payload, source, info, profile_less, mint))
+        batch = [found for item in items if (found := await self._batch_item(item))]
         if not batch:
             return
         if not await self._tracker.groupable():  # each alone, at the same time
-            await asyncio.gather(
-                *(
-                    self._track(item.payload, item.info, item.source, item.profile_less, item.mint)
-                    for item in batch
-                )
-            )
+            await asyncio.gather(*(self._track(item) for item in batch))
             return
         done = await self._tracker.track_group(batch, partial=True)
         alone = []
@@ -264,9 +245,7 @@ class IngestProcessor:
                 log.warning("async payload refused: %s", type(result).__name__)
                 self.dropped += 1
             elif result is None:
-                alone.append(
-                    self._track(item.payload, item.info, item.source, item.profile_less, item.mint)
-                )
+                alone.append(self._track(item))
         await asyncio.gather(*alone)
 
     def _item(self, entry: Document) -> _Item | None:
@@ -285,32 +264,29 @@ class IngestProcessor:
             entry.get("mint"),
         )
 
-    async def _process(
-        self,
-        payload: TrackerPayload,
-        info: RequestInfo,
-        source_id: str,
-        profile_less: bool,
-        mint: str | None,
-    ) -> None:
+    async def _process(self, item: _Item) -> None:
+        found = await self._batch_item(item)
+        if found is not None:
+            await self._track(found)
+
+    async def _batch_item(self, item: _Item) -> BatchItem | None:
+        """The payload with its source, or None (counted as dropped) if the source is gone."""
+        payload, info, source_id, profile_less, mint = item
         source = await self._sources.cached(source_id)
         if source is None:
             log.warning("async payload of deleted source %s dropped", source_id)
             self.dropped += 1
-            return
-        await self._track(payload, info, source, profile_less, mint)
+            return None
+        return BatchItem(payload, source, info, profile_less, mint)
 
-    async def _track(
-        self,
-        payload: TrackerPayload,
-        info: RequestInfo,
-        source: Source,
-        profile_less: bool,
-        mint: str | None,
-    ) -> None:
+    async def _track(self, item: BatchItem) -> None:
         try:
             await self._tracker.track(
-                payload, info, profile_less=profile_less, source=source, mint=mint
+                item.payload,
+                item.info,
+                profile_less=item.profile_less,
+                source=item.source,
+                mint=item.mint,
             )
         except Overloaded:
             raise  # the batch is retried

@@ -20,7 +20,7 @@ read and one commit."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -123,6 +123,21 @@ def chains(keys: list[list[tuple[str, str]]]) -> list[list[int]]:
     for index in range(len(keys)):
         groups.setdefault(root(index), []).append(index)
     return list(groups.values())
+
+
+def loners(
+    keys: list[list[tuple[str, str]]], may_group: Callable[[int], bool] = lambda _: True
+) -> tuple[list[int], list[list[int]]]:
+    """`chains(keys)` split in two: the positions alone in their chain that `may_group`
+    lets join a batch's group (`Tracker.track_group`), and the other chains."""
+    single: list[int] = []
+    ordered: list[list[int]] = []
+    for chain in chains(keys):
+        if len(chain) == 1 and may_group(chain[0]):
+            single.append(chain[0])
+        else:
+            ordered.append(chain)
+    return single, ordered
 
 
 def _page_url(page: Any) -> str | None:
@@ -355,13 +370,7 @@ class Tracker:
                 *(run([index]) for index, result in zip(indexes, done, strict=True) if not result)
             )
 
-        single: list[int] = []
-        ordered: list[list[int]] = []
-        for chain in chains(keys):
-            if len(chain) == 1 and persons[chain[0]] is None:
-                single.append(chain[0])
-            else:
-                ordered.append(chain)
+        single, ordered = loners(keys, lambda index: persons[index] is None)
         work = [run(chain) for chain in ordered]
         if len(single) > 1 and await self.groupable():
             work.append(group(single))

@@ -406,13 +406,10 @@ class Tracker:
         is stored, or with `partial` (nobody waits for an answer: async storage) is
         answered with its error while the others are committed."""
         outcome: list[TrackResult | KithError | None] = [None] * len(batch)
-        user_agents = [
-            parse_user_agent(self._enrichment.user_agent_of(item.payload.context, item.info))
-            for item in batch
-        ]
         if self._reject_bots:
-            for index, user_agent in enumerate(user_agents):
-                if user_agent.is_bot:
+            for index, item in enumerate(batch):
+                agent = self._enrichment.user_agent_of(item.payload.context, item.info)
+                if parse_user_agent(agent).is_bot:
                     outcome[index] = BotRejected("Bots are not accepted")
         given = [item.payload.session.id if item.payload.session else None for item in batch]
         locks = self._storage.locks

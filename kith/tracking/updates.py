@@ -8,7 +8,6 @@ is made again on a fresh read, so `change` must be safe to run more than once.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -108,10 +107,8 @@ class ProfileUpdates:
             rules = await self._changes.identity_rules()
             now = iso(utcnow())
             units: list[VisitUnit] = []
-            for profile_id in sorted(set(current.values())):
-                profile = await tracking.get_profile(profile_id)
-                if profile is None:
-                    continue
+            profiles = await tracking.get_profiles(sorted(set(current.values())))
+            for profile_id, profile in sorted(profiles.items()):
                 before = set(rules.key_values(profile))
                 done = await change(profile, None)
                 if not (done.profile or done.events):
@@ -122,7 +119,8 @@ class ProfileUpdates:
                     continue
                 touch(profile, now)
                 units.append(VisitUnit(profile=profile, events=done.events))
-            await asyncio.gather(*(tracking.commit_visit(unit) for unit in units))
+            if units:
+                await tracking.commit_visits(units)
             if self._stored is not None:
                 self._stored.count([event for unit in units for event in unit.events])
         finally:

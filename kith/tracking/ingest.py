@@ -184,8 +184,8 @@ class IngestProcessor:
         tracker: Tracker,
         sources: SourceLookup,
         *,
-        ingest: AsyncIngest | None = None,
-        load: RequestLoad | None = None,
+        ingest: AsyncIngest,
+        load: RequestLoad,
         defer_seconds: float = 0.0,
     ) -> None:
         self._tracker = tracker
@@ -201,12 +201,11 @@ class IngestProcessor:
         requests, hold the batch back (up to `defer_seconds`, and never once the backlog
         is past half its bound), so a burst is acknowledged at the rate of the one-row
         append and processed when the load eases."""
-        if self._load is None or self._defer <= 0:
+        if self._defer <= 0:
             return
         deadline = time.monotonic() + self._defer
         while (
             self._load.active >= BUSY
-            and self._ingest is not None
             and self._ingest.backlog < self._ingest.max_backlog // 2
             and time.monotonic() < deadline
         ):

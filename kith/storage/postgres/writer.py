@@ -74,6 +74,18 @@ def combined(
     return f"WITH {steps} SELECT 1", arrays
 
 
+def _merged_rows(jobs: list[_Job]) -> dict[str, list[tuple[Any, ...]]] | None:
+    """The rows of row-shaped jobs merged per statement, in job order; None when a job
+    is not row-shaped."""
+    merged: dict[str, list[tuple[Any, ...]]] = {}
+    for job in jobs:
+        if not isinstance(job.work, Statements):
+            return None
+        for sql, rows in job.work.statements:
+            merged.setdefault(sql, []).extend(rows)
+    return merged
+
+
 @dataclass(slots=True)
 class _Job:
     work: Work | Statements
@@ -170,12 +182,9 @@ class PgGroupCommitWriter:
 
     async def _run_bulk(self, conn: asyncpg.Connection, batch: list[_Job]) -> bool:
         """The whole batch as one statement, if it can be: True once it committed."""
-        merged: dict[str, list[tuple[Any, ...]]] = {}
-        for job in batch:
-            if not isinstance(job.work, Statements):
-                return False
-            for sql, rows in job.work.statements:
-                merged.setdefault(sql, []).extend(rows)
+        merged = _merged_rows(batch)
+        if merged is None:
+            return False
         if sum(len(rows) for rows in merged.values()) > BULK_ROWS:
             return False
         statement = combined(merged, self._bulk)
@@ -209,11 +218,8 @@ class PgGroupCommitWriter:
     async def _run_rows(
         self, conn: asyncpg.Connection, jobs: list[_Job]
     ) -> list[tuple[_Job, BaseException | None, Any]]:
-        merged: dict[str, list[tuple[Any, ...]]] = {}
-        for job in jobs:
-            assert isinstance(job.work, Statements)
-            for sql, rows in job.work.statements:
-                merged.setdefault(sql, []).extend(rows)
+        merged = _merged_rows(jobs)
+        assert merged is not None
         try:
             async with conn.transaction():
                 for sql, rows in merged.items():
